@@ -1,0 +1,63 @@
+"""Every default of the SDK in one place.
+
+The numbers come from the wire protocol (``nexus-api.md``) and from the measurements that
+shaped the design (``measurements.md``); the comment beside each says which.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Endpoint and authentication -------------------------------------------------------------
+DEFAULT_BASE_URL: Final = "https://api.datature.io"
+BASE_URL_ENV: Final = "DATATURE_API_BASE_URL"
+SECRET_KEY_ENV: Final = "NEXUS_SECRET_KEY"
+SECRET_KEY_HEADER: Final = "Secret-Key"
+PROJECT_ID_PREFIX: Final = "proj_"
+
+# --- Timeouts (seconds) ----------------------------------------------------------------------
+CONNECT_TIMEOUT: Final = 10.0
+# JSON API calls answer quickly; a generous read timeout still covers slow servers.
+READ_TIMEOUT: Final = 60.0
+# Storage transfers stream large bodies: reads wait for the storage host to accept a whole part.
+STORAGE_READ_TIMEOUT: Final = 600.0
+# None: a request queued behind long uploads must not fail on the pool wait (measurements.md).
+POOL_TIMEOUT: Final = None
+
+# --- Retries (design.md §6) ------------------------------------------------------------------
+DEFAULT_MAX_RETRIES: Final = 3
+RETRY_INITIAL_DELAY: Final = 0.5
+RETRY_MAX_DELAY: Final = 8.0
+RETRY_AFTER_CAP: Final = 60.0
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+# Statuses that prove a POST/PATCH was refused before it did anything, when sent with Retry-After.
+SAFE_TO_RETRY_WITH_RETRY_AFTER: Final = frozenset({429, 503})
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+# --- HTTP connection pools (measurements.md: one httpx pool degrades past ~8 connections) ----
+API_MAX_CONNECTIONS: Final = 8
+STORAGE_CONNECTIONS_PER_CLIENT: Final = 8
+
+# --- Pagination (nexus-api.md §2.11, §16 ruling 7) ---------------------------------------------
+DEFAULT_PAGE_LIMIT: Final = 100
+DATASET_PAGE_LIMIT: Final = 1000
+MAX_PAGE_LIMIT: Final = 1000
+
+# --- Polling (design.md §6) ------------------------------------------------------------------
+POLL_FIRST_DELAY: Final = 0.25
+POLL_MAX_DELAY: Final = 10.0
+POLL_MULTIPLIER: Final = 2.0
+# The official SDK waits up to 10 h; an async service wants a bound it can see.
+DEFAULT_OPERATION_TIMEOUT: Final = 36_000.0
+
+# --- Uploads (nexus-api.md §6, §13, §14; measurements.md) ------------------------------------
+CHUNK_SIZE: Final = 1024 * 1024  # 1 MiB: lowest client CPU per GB measured with httpx
+SMALL_FILE_SIZE: Final = 4 * 1024 * 1024  # up to this, one thread hop reads and hashes the file
+MULTIPART_THRESHOLD: Final = 1024 * 1024 * 1024  # files strictly larger go multipart
+MAX_ASSETS_PER_SESSION: Final = 5000
+SESSION_CREATIONS_PER_WINDOW: Final = 15
+SESSION_CREATION_WINDOW: Final = 300.0
+DEFAULT_UPLOAD_CONCURRENCY: Final = 16
+DEFAULT_PART_CONCURRENCY: Final = 4
+MAX_IMPORT_FILES_PER_SESSION: Final = 1000
+MAX_IMPORT_FILES_PER_REQUEST: Final = 1000

@@ -1,0 +1,297 @@
+"""The exceptions nexus_async raises. Every one derives from :class:`NexusError`.
+
+::
+
+    NexusError
+    ├── ConfigurationError            no secret key (nor mTLS) or a bad endpoint; no request made
+    ├── InvalidInputError             bad arguments or files, caught locally before any request
+    │   ├── UnsupportedFileError      extension / content not an accepted asset or annotation file
+    │   ├── DuplicateFilenameError    two files with the same name in one session
+    │   ├── FileTooLargeError         over the size limit of its kind
+    │   └── InvalidMetadataError      custom metadata not a flat map of str/int/float/bool
+    ├── APIError                      talking to the Nexus API failed
+    │   ├── APIConnectionError        no HTTP response (DNS, refused, reset, TLS)
+    │   │   └── APITimeoutError       the request timed out
+    │   ├── APIStatusError            the API answered with a 4xx or 5xx
+    │   │   ├── BadRequestError           400
+    │   │   ├── AuthenticationError       401
+    │   │   ├── ForbiddenError            403 (wrong key, another workspace's project)
+    │   │   ├── NotFoundError             404
+    │   │   ├── ConflictError             409
+    │   │   ├── UnprocessableEntityError  422
+    │   │   ├── RateLimitError            429 (``retry_after`` in seconds when the server said)
+    │   │   └── InternalServerError       5xx
+    │   └── APIResponseError          a 2xx whose body is empty, not JSON, or not the expected shape
+    ├── StorageError                  a signed-URL transfer failed (status from the storage host)
+    ├── OperationError                a long-running operation did not finish well
+    │   ├── OperationFailedError      it ended Errored (or a dataset ended Failed*)
+    │   ├── OperationCancelledError   it ended Cancelled
+    │   └── OperationTimeoutError     it did not end within the timeout (also a TimeoutError)
+    ├── UploadError                   one or more files of an upload session failed; lists them all
+    └── AnnotationImportError         an annotation import session ended Errored; carries its logs
+
+Example::
+
+    try:
+        await project.assets.get("missing.png")
+    except nexus_async.NotFoundError as exc:
+        print(exc.status_code, exc.message)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnnotationImportError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DuplicateFilenameError",
+    "FailedFile",
+    "FileTooLargeError",
+    "ForbiddenError",
+    "InternalServerError",
+    "InvalidInputError",
+    "InvalidMetadataError",
+    "NexusError",
+    "NotFoundError",
+    "OperationCancelledError",
+    "OperationError",
+    "OperationFailedError",
+    "OperationTimeoutError",
+    "RateLimitError",
+    "StorageError",
+    "UnprocessableEntityError",
+    "UnsupportedFileError",
+    "UploadError",
+]
+
+
+class NexusError(Exception):
+    """Root of every error raised by nexus_async."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(NexusError, ValueError):
+    """The client cannot be built as asked, e.g. no secret key and no mTLS certificate."""
+
+
+class InvalidInputError(NexusError, ValueError):
+    """An argument or a local file is invalid; raised before any request is sent."""
+
+
+class UnsupportedFileError(InvalidInputError):
+    """A file is not of a type the session accepts (by extension and by content)."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class DuplicateFilenameError(InvalidInputError):
+    """Two files of one session share a file name; the server keys assets by name."""
+
+    def __init__(self, message: str, *, filename: str) -> None:
+        super().__init__(message)
+        self.filename = filename
+
+
+class FileTooLargeError(InvalidInputError):
+    """A file is larger than the limit for its kind."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, limit: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.limit = limit
+
+
+class InvalidMetadataError(InvalidInputError):
+    """Custom metadata is not a flat mapping of str to str, int, float or bool."""
+
+
+class APIError(NexusError):
+    """A request to the Nexus API failed. ``request`` is the last request sent."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """No HTTP response was received (connection refused or reset, DNS, TLS)."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The request timed out (connect, read, write or pool wait)."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        message: the ``message`` field of the error body, or the body text.
+        code: the ``code`` field of the error body (e.g. ``"ResourceNotFoundError"``), if any.
+        body: the parsed JSON body, or the raw text when it was not JSON.
+        response: the :class:`httpx.Response`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.message}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the API refused the request as malformed or invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the credentials were not accepted."""
+
+
+class ForbiddenError(APIStatusError):
+    """403: the key has no access to the resource (wrong key, or another workspace)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist in this project."""
+
+
+class ConflictError(APIStatusError):
+    """409: the resource is not in a state that allows the request."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but semantically invalid."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the server's wait in seconds, if it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, code=code)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class APIResponseError(APIError):
+    """A successful status whose body is empty, not JSON, or not the shape of the expected model."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+
+
+class StorageError(NexusError):
+    """A transfer to or from a signed storage URL failed.
+
+    ``status_code`` is None when no response came back (connection failure); the URL is kept
+    without its query string, which carries the signature.
+    """
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class OperationError(NexusError):
+    """A long-running server operation did not finish successfully.
+
+    ``operation`` is the last state seen (an Operation, ImportSession or Dataset model).
+    """
+
+    def __init__(self, message: str, *, operation_id: str, operation: Any = None) -> None:
+        super().__init__(message)
+        self.operation_id = operation_id
+        self.operation = operation
+
+
+class OperationFailedError(OperationError):
+    """The operation ended in a failure state (``Errored``, ``FailedUpload``...)."""
+
+
+class OperationCancelledError(OperationError):
+    """The operation ended ``Cancelled``."""
+
+
+class OperationTimeoutError(OperationError, TimeoutError):
+    """The operation was still running when the timeout ran out."""
+
+
+class FailedFile:
+    """One file that could not be uploaded, and why."""
+
+    __slots__ = ("cause", "filename")
+
+    def __init__(self, filename: str, cause: BaseException) -> None:
+        self.filename = filename
+        self.cause = cause
+
+    def __repr__(self) -> str:
+        return f"FailedFile({self.filename!r}, {self.cause!r})"
+
+
+class UploadError(NexusError):
+    """An upload session failed. ``failed`` lists every file that did not make it, with its cause.
+
+    Server sessions of the failed upload have been cancelled before this is raised.
+    """
+
+    def __init__(self, message: str, *, failed: Sequence[FailedFile] = ()) -> None:
+        lines = [message, *(f"  {f.filename}: {f.cause}" for f in failed)]
+        super().__init__("\n".join(lines))
+        self.failed = list(failed)
+
+
+class AnnotationImportError(NexusError):
+    """An annotation import session ended ``Errored``. ``logs`` holds the session's log lines."""
+
+    def __init__(self, message: str, *, session_id: str, logs: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.logs = list(logs)
