@@ -137,7 +137,21 @@ class APIError(NexusError):
 
 
 class APIConnectionError(APIError):
-    """No HTTP response was received (connection refused or reset, DNS, TLS)."""
+    """No HTTP response was received (connection refused or reset, DNS, TLS).
+
+    ``may_have_reached_server`` is False only when the request provably never left the client
+    (the connection could not be opened); only then is a non-idempotent request retried.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        may_have_reached_server: bool = True,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.may_have_reached_server = may_have_reached_server
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -152,6 +166,7 @@ class APIStatusError(APIError):
         message: the ``message`` field of the error body, or the body text.
         code: the ``code`` field of the error body (e.g. ``"ResourceNotFoundError"``), if any.
         body: the parsed JSON body, or the raw text when it was not JSON.
+        retry_after: seconds the server asked to wait (``Retry-After``), if it said.
         response: the :class:`httpx.Response`.
     """
 
@@ -162,12 +177,14 @@ class APIStatusError(APIError):
         response: httpx.Response,
         body: object,
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, request=response.request)
         self.response = response
         self.status_code = response.status_code
         self.body = body
         self.code = code
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return f"{self.status_code} {self.message}"
@@ -199,18 +216,6 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is the server's wait in seconds, if it gave one."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: httpx.Response,
-        body: object,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, response=response, body=body, code=code)
-        self.retry_after = retry_after
 
 
 class InternalServerError(APIStatusError):

@@ -1,0 +1,119 @@
+"""The retry policy, as data: what is retried, how long to wait, and how often.
+
+One policy serves API calls and storage transfers. The rules (design.md §6):
+
+* connection failures, 408, 429 and 5xx are retried for idempotent requests
+  (GET, HEAD, PUT, DELETE, and storage transfers that resend the same bytes);
+* a non-idempotent request (POST, PATCH) is retried only when it provably never reached the
+  server (the connection could not be opened), or when the server refused it with 429/503 *and*
+  a ``Retry-After`` (it did not act on it). Never after a read timeout: that would duplicate it;
+* waits grow exponentially with jitter from ``initial_delay`` up to ``max_delay``; a server's
+  ``Retry-After`` replaces the backoff, capped at ``retry_after_cap``.
+
+Example::
+
+    policy = RetryPolicy(max_retries=5)
+    async for attempt in policy.retrying(idempotent=True, describe="GET /workspace"):
+        with attempt:
+            ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from nexus_async._constants import (
+    DEFAULT_MAX_RETRIES,
+    RETRY_AFTER_CAP,
+    RETRY_INITIAL_DELAY,
+    RETRY_MAX_DELAY,
+    RETRYABLE_STATUSES,
+    SAFE_TO_RETRY_WITH_RETRY_AFTER,
+)
+from nexus_async._exceptions import APIConnectionError, APIStatusError, StorageError
+
+logger = logging.getLogger("nexus_async")
+
+
+async def _sleep(seconds: float) -> None:
+    """The one place the SDK sleeps between attempts (tests replace it to run fast)."""
+    await anyio.sleep(seconds)
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried. Immutable; derive variants with :meth:`replace`."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_delay: float = RETRY_INITIAL_DELAY
+    max_delay: float = RETRY_MAX_DELAY
+    retry_after_cap: float = RETRY_AFTER_CAP
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy of this policy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def is_retryable(self, error: BaseException, *, idempotent: bool) -> bool:
+        """Whether ``error`` may be retried for a request of this kind."""
+        if isinstance(error, APIConnectionError):
+            return idempotent or not error.may_have_reached_server
+        if isinstance(error, APIStatusError):
+            if error.status_code not in RETRYABLE_STATUSES:
+                return False
+            if idempotent:
+                return True
+            return (
+                error.status_code in SAFE_TO_RETRY_WITH_RETRY_AFTER
+                and error.retry_after is not None
+            )
+        if isinstance(error, StorageError):
+            return error.status_code is None or error.status_code in RETRYABLE_STATUSES
+        return False
+
+    def delay(self, attempt: int, error: BaseException | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, (int, float)):
+            return min(max(float(retry_after), 0.0), self.retry_after_cap)
+        backoff = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return random.uniform(backoff / 2, backoff)
+
+    def retrying(self, *, idempotent: bool, describe: str) -> AsyncRetrying:
+        """A tenacity ``AsyncRetrying`` that applies this policy; ``describe`` names the request
+        in log lines (never put secrets or signed URLs in it)."""
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.delay(state.attempt_number, error)
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            logger.info(
+                "Retrying %s (attempt %d of %d) in %.2fs after: %s",
+                describe,
+                state.attempt_number + 1,
+                self.max_retries + 1,
+                state.upcoming_sleep,
+                error,
+            )
+
+        sleep: Callable[[float], Awaitable[None]] = lambda seconds: _sleep(seconds)  # noqa: E731
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            retry=retry_if_exception(lambda e: self.is_retryable(e, idempotent=idempotent)),
+            wait=wait,
+            sleep=sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
