@@ -61,3 +61,17 @@ DEFAULT_UPLOAD_CONCURRENCY: Final = 16
 DEFAULT_PART_CONCURRENCY: Final = 4
 MAX_IMPORT_FILES_PER_SESSION: Final = 1000
 MAX_IMPORT_FILES_PER_REQUEST: Final = 1000
+# Size limits per asset kind (nexus-api.md §14.1; the server answers 400 above them).
+IMAGE_MAX_SIZE: Final = 256 * 1024 * 1024
+VIDEO_MAX_SIZE: Final = 512 * 1024 * 1024 * 1024
+MEDICAL_3D_MAX_SIZE: Final = 1024 * 1024 * 1024
+RGBD_MAX_SIZE: Final = 512 * 1024 * 1024
+# Bytes read from the start of a file for content sniffing: one page costs what 600 bytes cost,
+# and leaves room to gunzip a NIfTI header from a .nii.gz.
+SNIFF_HEAD_SIZE: Final = 4096
+# In-memory data up to this is hashed on the event loop (~50 us, the cost of a thread hop).
+HASH_ON_LOOP_MAX_SIZE: Final = 1024 * 1024
+# Serialised custom metadata cap (nexus-api.md §14.1, emulator default; the server quota varies).
+CUSTOM_METADATA_MAX_BYTES: Final = 4096
+# Error bodies from storage hosts are short XML; keep at most this much in an exception message.
+STORAGE_ERROR_BODY_CHARS: Final = 300
