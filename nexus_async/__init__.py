@@ -8,6 +8,8 @@ Example::
         workspace = await client.get_info()
 """
 
+from nexus_async import api_types as ApiTypes
+from nexus_async._client import AsyncClient
 from nexus_async._exceptions import (
     AnnotationImportError,
     APIConnectionError,
@@ -38,7 +40,20 @@ from nexus_async._exceptions import (
     UnsupportedFileError,
     UploadError,
 )
+from nexus_async._pagination import Page, Pagination
+from nexus_async._retry import RetryPolicy
+from nexus_async._transport import RequestOptions
 from nexus_async._version import __version__
+from nexus_async.polling import PollSchedule
+from nexus_async.resources.projects import Project
+from nexus_async.types.annotations import Annotation
+from nexus_async.types.assets import Asset, AssetGroup
+from nexus_async.types.common import DeleteResponse
+from nexus_async.types.datasets import Dataset
+from nexus_async.types.operations import Operation
+from nexus_async.types.projects import ProjectInfo
+from nexus_async.types.workflows import Workflow
+from nexus_async.types.workspace import Workspace
 
 __all__ = [
     "APIConnectionError",
@@ -46,11 +61,18 @@ __all__ = [
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "Annotation",
     "AnnotationImportError",
+    "ApiTypes",
+    "Asset",
+    "AssetGroup",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "Dataset",
+    "DeleteResponse",
     "DuplicateFilenameError",
     "FailedFile",
     "FileTooLargeError",
@@ -60,14 +82,24 @@ __all__ = [
     "InvalidMetadataError",
     "NexusError",
     "NotFoundError",
+    "Operation",
     "OperationCancelledError",
     "OperationError",
     "OperationFailedError",
     "OperationTimeoutError",
+    "Page",
+    "Pagination",
+    "PollSchedule",
+    "Project",
+    "ProjectInfo",
     "RateLimitError",
+    "RequestOptions",
+    "RetryPolicy",
     "StorageError",
     "UnprocessableEntityError",
     "UnsupportedFileError",
     "UploadError",
+    "Workflow",
+    "Workspace",
     "__version__",
 ]

@@ -1,0 +1,170 @@
+"""The entry point: :class:`AsyncClient`, its configuration, and workspace-level calls."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+import httpx
+from typing_extensions import Self, Unpack
+
+from nexus_async._constants import (
+    BASE_URL_ENV,
+    CONNECT_TIMEOUT,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    POOL_TIMEOUT,
+    READ_TIMEOUT,
+    SECRET_KEY_ENV,
+)
+from nexus_async._exceptions import ConfigurationError
+from nexus_async._retry import RetryPolicy
+from nexus_async._transport import RequestOptions, Transport
+from nexus_async.resources.projects import Project
+from nexus_async.types.projects import ProjectInfo
+from nexus_async.types.workspace import Workspace
+
+__all__ = ["AsyncClient"]
+
+
+def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT, pool=POOL_TIMEOUT)
+    if value <= 0:
+        raise ConfigurationError(f"timeout must be positive, got {value}")
+    return httpx.Timeout(value, connect=min(value, CONNECT_TIMEOUT), pool=POOL_TIMEOUT)
+
+
+def _endpoint(value: str | None) -> str:
+    endpoint = value or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    url = httpx.URL(endpoint)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+    return endpoint
+
+
+def _mtls_pair(certificate: str | None, private_key: str | None) -> tuple[str, str] | None:
+    if bool(certificate) != bool(private_key):
+        raise ConfigurationError(
+            "mTLS needs both mtls_certificate_file_path and mtls_private_key_file_path"
+        )
+    if certificate and private_key:
+        for path in (certificate, private_key):
+            if not os.path.isfile(path):
+                raise ConfigurationError(f"mTLS file not found: {path}")
+        return (certificate, private_key)
+    return None
+
+
+class AsyncClient:
+    """An asynchronous client of the Nexus API. One client is safe to share across tasks.
+
+    Args:
+        secret_key: the workspace secret key; defaults to ``$NEXUS_SECRET_KEY``.
+        endpoint: the API base URL; defaults to ``$DATATURE_API_BASE_URL``, then
+            ``https://api.datature.io`` (read when the client is made, not at import).
+        timeout: seconds per request (or an :class:`httpx.Timeout`); default 60 s read, 10 s
+            connect.
+        max_retries: retries of a failed request (see :mod:`nexus_async._retry`); default 3.
+        http_client: an :class:`httpx.AsyncClient` to use for API calls (you close it).
+        mtls_certificate_file_path, mtls_private_key_file_path: authenticate with a client
+            certificate instead of a secret key.
+
+    Example::
+
+        async with AsyncClient("5aa41e8ba...") as client:
+            workspace = await client.get_info()
+            project = client.get_project("proj_b705a...")
+            page = await project.assets.list({"limit": 10})
+    """
+
+    def __init__(
+        self,
+        secret_key: str | None = None,
+        *,
+        endpoint: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        mtls_certificate_file_path: str | None = None,
+        mtls_private_key_file_path: str | None = None,
+    ) -> None:
+        secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
+        cert = _mtls_pair(mtls_certificate_file_path, mtls_private_key_file_path)
+        if secret_key is None and cert is None:
+            raise ConfigurationError(
+                f"No credentials: pass secret_key=..., set ${SECRET_KEY_ENV}, or give the "
+                "mTLS certificate and private key files"
+            )
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        self.endpoint = _endpoint(endpoint)
+        self._transport = Transport(
+            base_url=self.endpoint,
+            secret_key=secret_key,
+            timeout=_timeout(timeout),
+            retry=RetryPolicy(max_retries=max_retries),
+            http_client=http_client,
+            cert=cert,
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(endpoint={self.endpoint!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pools. Clients made by :meth:`with_options` share them, so
+        close only the original."""
+        await self._transport.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._transport.is_closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncClient:
+        """A client with other defaults that shares this client's connections. Example::
+
+        patient = client.with_options(timeout=300, max_retries=8)
+        """
+        derived = object.__new__(AsyncClient)
+        derived.endpoint = self.endpoint
+        retry = (
+            None if max_retries is None else self._transport.retry.replace(max_retries=max_retries)
+        )
+        derived._transport = self._transport.with_options(
+            timeout=None if timeout is None else _timeout(timeout), retry=retry
+        )
+        return derived
+
+    async def get_info(self, **options: Unpack[RequestOptions]) -> Workspace:
+        """The workspace of the secret key."""
+        return await self._transport.request("GET", "/workspace", cast_to=Workspace, **options)
+
+    async def list_projects(self, **options: Unpack[RequestOptions]) -> list[Project]:
+        """Every project of the workspace, as handles whose ``info`` is already filled in."""
+        infos = await self._transport.request(
+            "GET", "/workspace/projects", cast_to=list[ProjectInfo], **options
+        )
+        return [Project(self._transport, info.id, info) for info in infos]
+
+    def get_project(self, project_id: str) -> Project:
+        """A handle on one project (no I/O). ``proj_`` is added when missing."""
+        return Project(self._transport, project_id)

@@ -1,0 +1,48 @@
+"""Task groups that raise the SDK's own errors rather than an ExceptionGroup around them.
+
+anyio 4 wraps every error of a task group in an ``ExceptionGroup``. When only one real error
+happened (the others are the cancellations it caused), callers should see that error itself,
+typed as documented; several distinct errors still come out as a group.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import TaskGroup
+
+if sys.version_info < (3, 11):  # pragma: no cover - exercised on Python 3.10 only
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["task_group"]
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            leaves.extend(_leaves(exc))
+        else:
+            leaves.append(exc)
+    return leaves
+
+
+@asynccontextmanager
+async def task_group() -> AsyncIterator[TaskGroup]:
+    """An anyio task group; a lone failure propagates unwrapped. Example::
+
+    async with task_group() as group:
+        group.start_soon(work)
+    """
+    try:
+        async with anyio.create_task_group() as group:
+            yield group
+    except BaseExceptionGroup as errors:
+        cancelled = anyio.get_cancelled_exc_class()
+        real = [exc for exc in _leaves(errors) if not isinstance(exc, cancelled)]
+        if len(real) == 1:
+            raise real[0] from None
+        raise

@@ -1,0 +1,354 @@
+"""The one request pipeline every API call goes through.
+
+URL building (path segments and query values percent-encoded, list parameters as ``key[]``),
+the ``Secret-Key`` and ``User-Agent`` headers, JSON bodies, retries (:mod:`nexus_async._retry`),
+status-to-exception mapping, and JSON-to-model parsing all live here. Resources never touch
+httpx; storage transfers use their own client (:mod:`nexus_async.uploads.storage`) that has no
+access to the secret key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import json
+import logging
+import platform
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, TypedDict, TypeVar, overload
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from nexus_async._constants import (
+    API_MAX_CONNECTIONS,
+    IDEMPOTENT_METHODS,
+    SECRET_KEY_HEADER,
+)
+from nexus_async._exceptions import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from nexus_async._retry import RetryPolicy
+from nexus_async._version import __version__
+
+__all__ = ["RequestOptions", "Transport", "api_path", "encode_query", "user_agent"]
+
+logger = logging.getLogger("nexus_async")
+
+T = TypeVar("T")
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-call overrides accepted as keyword arguments by every API method.
+
+    Example::
+
+        await project.assets.get("a.png", timeout=5, max_retries=0)
+    """
+
+    timeout: float | None
+    """Seconds for the whole request (connect, write, read); None keeps the client's default."""
+    max_retries: int
+    """How many times this call may be retried (0 disables retries)."""
+
+
+def user_agent() -> str:
+    """``nexus_async/<version> (Python/<version>; <OS>/<arch>)``, the shape of the official one."""
+    return (
+        f"nexus_async/{__version__} (Python/{platform.python_version()}; "
+        f"{platform.system()}/{platform.machine()})"
+    )
+
+
+def api_path(*segments: str) -> str:
+    """``/a/b/c`` with every segment percent-encoded, so ids and file names with ``/ # ? %``
+    and spaces address exactly one resource.
+
+    Example: ``api_path("projects", "proj_1", "assets", "my file#1.png")`` is
+    ``/projects/proj_1/assets/my%20file%231.png``.
+    """
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return quote(str(value), safe="")
+
+
+def encode_query(params: Mapping[str, object] | None) -> str:
+    """A query string (with its ``?``) in the wire convention of nexus-api.md §2.5, but encoded.
+
+    ``None`` values are left out, booleans are ``true``/``false``, a list becomes one
+    ``key[]=item`` per element, and every value is percent-encoded (``& # + = space`` survive).
+    """
+    pairs: list[str] = []
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            list_key = quote(f"{key}[]", safe="")
+            pairs.extend(f"{list_key}={_query_value(item)}" for item in value)
+        else:
+            pairs.append(f"{quote(key, safe='')}={_query_value(value)}")
+    return "?" + "&".join(pairs) if pairs else ""
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def _status_error(response: httpx.Response) -> APIStatusError:
+    try:
+        body: object = response.json()
+    except ValueError:
+        body = response.text
+    code: str | None = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        if not isinstance(message, str):
+            message = json.dumps(body)
+        raw_code = body.get("code")
+        code = raw_code if isinstance(raw_code, str) else None
+    else:
+        message = str(body) or response.reason_phrase or "HTTP error"
+    status = response.status_code
+    error_type = _STATUS_ERRORS.get(status)
+    if error_type is None:
+        error_type = InternalServerError if status >= 500 else APIStatusError
+    return error_type(
+        message,
+        response=response,
+        body=body,
+        code=code,
+        retry_after=_parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(cast_to: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(cast_to)
+
+
+def _decode_success(response: httpx.Response) -> Any:
+    if not response.content:
+        raise APIResponseError(
+            f"The API answered {response.status_code} with an empty body where JSON was expected",
+            response=response,
+        )
+    try:
+        return response.json()
+    except ValueError:
+        snippet = response.text[:200]
+        raise APIResponseError(
+            f"The API answered {response.status_code} with a body that is not JSON: {snippet!r}",
+            response=response,
+        ) from None
+
+
+class Transport:
+    """Sends API requests. Shared by every resource of one client; safe for concurrent use.
+
+    It owns its :class:`httpx.AsyncClient` unless one was injected; :meth:`with_options`
+    derives transports that share the same connection pool.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        secret_key: str | None,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        http_client: httpx.AsyncClient | None = None,
+        cert: tuple[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry = retry
+        self._headers = {"User-Agent": user_agent(), "Accept": "application/json"}
+        if secret_key:
+            self._headers[SECRET_KEY_HEADER] = secret_key
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=timeout,
+            cert=cert,
+            limits=httpx.Limits(
+                max_connections=API_MAX_CONNECTIONS,
+                max_keepalive_connections=API_MAX_CONNECTIONS,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r})"
+
+    def with_options(
+        self, *, timeout: httpx.Timeout | None = None, retry: RetryPolicy | None = None
+    ) -> Transport:
+        """A transport with other defaults that shares this one's connection pool."""
+        derived = object.__new__(Transport)
+        derived.base_url = self.base_url
+        derived.timeout = timeout or self.timeout
+        derived.retry = retry or self.retry
+        derived._headers = self._headers
+        derived._owns_http = False
+        derived._http = self._http
+        return derived
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the underlying connection pool has been closed."""
+        return self._http.is_closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool, if this transport created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        query: Mapping[str, object] | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
+        max_retries: int | None = ...,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: None = ...,
+        query: Mapping[str, object] | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | None = ...,
+        max_retries: int | None = ...,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T] | None = None,
+        query: Mapping[str, object] | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> T | Any:
+        """Send one API call (with retries) and return its JSON, parsed into ``cast_to``.
+
+        ``path`` must already be encoded (build it with :func:`api_path`).
+        """
+        url = self.base_url + path + encode_query(query)
+        content = json.dumps(body).encode() if body is not None else None
+        policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)
+        describe = f"{method} {path}"
+        async for attempt in policy.retrying(
+            idempotent=method in IDEMPOTENT_METHODS, describe=describe
+        ):
+            with attempt:
+                response = await self._send(method, url, content, timeout)
+                data = _decode_success(response)
+        return data if cast_to is None else self._cast(cast_to, data, response)
+
+    async def _send(
+        self, method: str, url: str, content: bytes | None, timeout: float | None
+    ) -> httpx.Response:
+        headers = self._headers
+        if content is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        request = self._http.build_request(
+            method,
+            url,
+            content=content,
+            headers=headers,
+            timeout=self.timeout if timeout is None else httpx.Timeout(timeout),
+        )
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(request)
+        except httpx.TimeoutException as exc:
+            never_sent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise APITimeoutError(
+                f"{method} {request.url.path} timed out ({type(exc).__name__})",
+                request=request,
+                may_have_reached_server=not never_sent,
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise APIConnectionError(
+                f"Could not connect to {request.url.host}: {exc}",
+                request=request,
+                may_have_reached_server=False,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"{method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                request=request,
+            ) from exc
+        logger.debug(
+            "%s %s -> %d (%.1f ms)",
+            method,
+            request.url.raw_path.decode("ascii", "replace"),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        if not response.is_success:
+            raise _status_error(response)
+        return response
+
+    @staticmethod
+    def _cast(cast_to: type[T], data: Any, response: httpx.Response) -> T:
+        try:
+            target: Any = cast_to
+            result: T = _adapter(target).validate_python(data)
+            return result
+        except pydantic.ValidationError as exc:
+            raise APIResponseError(
+                f"The API's answer does not match {getattr(cast_to, '__name__', cast_to)}: "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
+                response=response,
+            ) from None

@@ -1,0 +1,1 @@
+"""One module per API resource. Resources build paths and parameters; the transport sends."""

@@ -1,0 +1,79 @@
+"""The project handle: ``client.get_project(...)`` and its resources (nexus-api.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from typing_extensions import Unpack
+
+from nexus_async._constants import PROJECT_ID_PREFIX
+from nexus_async._models import coerce_params
+from nexus_async._transport import RequestOptions, Transport, api_path
+from nexus_async.resources._base import require_id
+from nexus_async.resources.annotations import Annotations
+from nexus_async.resources.assets import Assets
+from nexus_async.resources.datasets import Batch, Datasets
+from nexus_async.resources.operations import Operations
+from nexus_async.resources.workflows import Workflows
+from nexus_async.types.projects import ProjectInfo, ProjectMetadata
+
+__all__ = ["Project", "normalize_project_id"]
+
+
+def normalize_project_id(project_id: str) -> str:
+    """``proj_`` + the key, as the official SDK does (``abc`` -> ``proj_abc``)."""
+    require_id(project_id, "project_id")
+    if project_id.startswith(PROJECT_ID_PREFIX):
+        return project_id
+    return PROJECT_ID_PREFIX + project_id
+
+
+class Project:
+    """A handle on one project; making one does no I/O.
+
+    ``info`` holds the last :class:`ProjectInfo` fetched (by :meth:`get_info`, :meth:`update`
+    or ``client.list_projects()``), and ``project["name"]`` reads from it. Example::
+
+        project = client.get_project("proj_b705a...")
+        info = await project.get_info()
+        page = await project.assets.list()
+    """
+
+    def __init__(self, transport: Transport, project_id: str, info: ProjectInfo | None = None):
+        self.id = normalize_project_id(project_id)
+        self.info = info
+        self._transport = transport
+        self.assets = Assets(transport, self.id)
+        self.annotations = Annotations(transport, self.id)
+        self.operations = Operations(transport, self.id)
+        self.workflows = Workflows(transport, self.id)
+        self.batch = Batch(Datasets(transport, self.id))
+
+    def __repr__(self) -> str:
+        name = f", name={self.info.name!r}" if self.info else ""
+        return f"Project(id={self.id!r}{name})"
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "id":
+            return self.id
+        if self.info is None:
+            raise KeyError(f"{key!r}: call `await project.get_info()` first")
+        return self.info[key]
+
+    async def get_info(self, **options: Unpack[RequestOptions]) -> ProjectInfo:
+        """The project's name, type, tags, groups and statistics."""
+        self.info = await self._transport.request(
+            "GET", api_path("projects", self.id), cast_to=ProjectInfo, **options
+        )
+        return self.info
+
+    async def update(
+        self, project: ProjectMetadata | Mapping[str, Any], **options: Unpack[RequestOptions]
+    ) -> ProjectInfo:
+        """Rename the project: ``{"name": "My Cool Project"}``."""
+        body = coerce_params(ProjectMetadata, project).to_wire()
+        self.info = await self._transport.request(
+            "PATCH", api_path("projects", self.id), cast_to=ProjectInfo, body=body, **options
+        )
+        return self.info

@@ -1,0 +1,1 @@
+"""Response models and request parameters, one family per module."""
