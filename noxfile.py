@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -31,3 +42,120 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install("-e", ".[emulator,dev]")
     session.run("mypy", PACKAGE)
+
+
+OFFICIAL_SDK = "datature==1.12.2"
+EMULATOR_READY_SECONDS = 60.0
+EMULATOR_STOP_SECONDS = 15.0
+
+
+def _venv_python(env_dir: Path) -> Path:
+    """The interpreter of a virtual environment directory."""
+    return env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _find_uv() -> str | None:
+    """The uv binary that `pip install nox uv` installed, if any."""
+    try:
+        import uv  # optional: present when installed with `pip install nox uv`
+
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _emulator_python(session: nox.Session) -> Path:
+    """A second venv with `-e .[emulator]`, so datature's venv holds nothing of ours."""
+    env_dir = Path(session.cache_dir) / "interop-emulator-venv"
+    python = _venv_python(env_dir)
+    uv = _find_uv()
+    if uv:
+        venv = ["venv", "-q", "--allow-existing", "-p", sys.executable, str(env_dir)]
+        session.run(uv, *venv, external=True)
+        install = ["pip", "install", "-q", "-p", str(python), "-e", ".[emulator]"]
+        session.run(uv, *install, external=True)
+    else:
+        if not python.exists():
+            session.run(sys.executable, "-m", "venv", str(env_dir), external=True)
+        install = ["-m", "pip", "install", "-q", "-e", ".[emulator]"]
+        session.run(str(python), *install, external=True)
+    return python
+
+
+def _start_emulator(
+    session: nox.Session, python: Path, log: IO[str]
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start `python -m nexus_async.emulator` and read its one-line JSON readiness report."""
+    process = subprocess.Popen(
+        [str(python), "-m", "nexus_async.emulator"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:  # keep draining stdout so that the emulator never blocks on it
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+            log.write(line)
+            log.flush()
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        info = json.loads(lines.get(timeout=EMULATOR_READY_SECONDS))
+        required = ("base_url", "secret_key", "project_id")
+        if not isinstance(info, dict) or not all(info.get(key) for key in required):
+            raise ValueError(f"unexpected readiness line: {info!r}")
+        host = urlsplit(info["base_url"]).hostname
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"emulator is not on loopback: {info['base_url']}")
+    except (queue.Empty, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        _stop_emulator(process)
+        session.error(f"the emulator did not report readiness ({exc}); see {log.name}")
+    return process, info
+
+
+def _stop_emulator(process: subprocess.Popen[str]) -> int:
+    """SIGTERM the emulator, wait for it, kill it if it does not stop; return its exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=EMULATOR_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Interop proof: the official, unmodified datature client tours the local emulator.
+
+    The session venv gets `datature==1.12.2` and nothing of ours; the emulator runs from a
+    second venv (`-e .[emulator]`). `interop/official_tour.py` then makes every call of the
+    seed docs, pointed at the emulator through DATATURE_API_BASE_URL, and fails the session if
+    any step fails. Not in the default set: datature pulls ~700 MB of dependencies.
+    """
+    session.install(OFFICIAL_SDK)
+    python = _emulator_python(session)
+    log_path = Path(session.create_tmp()) / "emulator.log"
+    with log_path.open("a") as log:
+        process, info = _start_emulator(session, python, log)
+        session.log(f"emulator ready at {info['base_url']} (log: {log_path})")
+        try:
+            session.run(
+                "python",
+                "interop/official_tour.py",
+                *session.posargs,
+                env={
+                    "DATATURE_API_BASE_URL": info["base_url"],
+                    "NEXUS_SECRET_KEY": info["secret_key"],
+                    "NEXUS_PROJECT_ID": info["project_id"],
+                    "NEXUS_WORKSPACE_ID": info.get("workspace_id", ""),
+                },
+            )
+        finally:
+            code = _stop_emulator(process)
+            session.log(f"emulator stopped (exit code {code})")
