@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny generated file headers (never committed binaries)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import pytest
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17) + bytes(64)
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(64)
+GIF = b"GIF89a" + bytes(64)
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
+MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  " + bytes(64)
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
+JP2 = b"\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00\x00\x14ftypjp2 " + bytes(64)
+ZIP = b"PK\x03\x04" + bytes(60)
+PDF = b"%PDF-1.7\n" + bytes(64)
+TEXT = b"this is not an image, just some notes\nline two\n"
+
+
+def nifti1(magic: bytes = b"n+1\0") -> bytes:
+    header = bytearray(352)
+    header[0:4] = struct.pack("<i", 348)
+    header[344:348] = magic
+    return bytes(header)
+
+
+def nifti2() -> bytes:
+    header = bytearray(544)
+    header[0:4] = struct.pack("<i", 540)
+    header[4:8] = b"n+2\0"
+    return bytes(header)
+
+
+def dicom() -> bytes:
+    return bytes(128) + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" + bytes(32)
+
+
+def nifti_gz() -> bytes:
+    return gzip.compress(nifti1() + bytes(1000))
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry sleeps recorded instead of slept."""
+    slept: list[float] = []
+
+    async def fake(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("nexus_async._retry._sleep", fake)
+    return slept

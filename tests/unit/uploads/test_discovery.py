@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from nexus_async import InvalidInputError
+from nexus_async.uploads.discovery import (
+    discover_annotation_files,
+    discover_asset_files,
+    discover_files,
+)
+
+
+def touch(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    touch(
+        tmp_path,
+        "b.png",
+        "A.JPG",
+        "sub/deeper/c.Nii.Gz",
+        "sub/clip.MP4",
+        "sub/notes.txt",
+        "sub/labels.csv",
+        "sub/bundle.zip",
+        "sub/ct.dcm",
+        ".hidden.png",
+        "._a.png",
+        ".git/x.png",
+        "__MACOSX/y.png",
+        "__MACOSX/z.zip",
+        "rgbd/._r.zip",
+        "rgbd/r.zip",
+    )
+    return tmp_path
+
+
+async def test_asset_scan(tree: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="nexus_async"):
+        found = await discover_asset_files(tree)
+    assert [p.relative_to(tree).as_posix() for p in found] == [
+        "A.JPG",
+        "b.png",
+        "sub/clip.MP4",
+        "sub/deeper/c.Nii.Gz",
+    ]
+    assert "1 DICOM file(s) skipped" in caplog.text
+
+
+async def test_rgbd_scan_only_zips(tree: Path) -> None:
+    found = await discover_asset_files(tree, rgbd=True)
+    assert [p.relative_to(tree).as_posix() for p in found] == ["rgbd/r.zip", "sub/bundle.zip"]
+
+
+async def test_annotation_scan(tree: Path) -> None:
+    found = await discover_annotation_files(tree)
+    assert [p.relative_to(tree).as_posix() for p in found] == [
+        "sub/deeper/c.Nii.Gz",
+        "sub/labels.csv",
+        "sub/notes.txt",
+    ]
+
+
+async def test_custom_extensions(tree: Path) -> None:
+    found = await discover_files(tree / "sub", extensions={".txt"})
+    assert [p.name for p in found] == ["notes.txt"]
+
+
+async def test_a_file_is_itself_whatever_its_name(tree: Path) -> None:
+    assert await discover_asset_files(tree / "sub" / "notes.txt") == [tree / "sub" / "notes.txt"]
+    assert await discover_annotation_files(tree / ".hidden.png") == [tree / ".hidden.png"]
+
+
+async def test_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="No such file or directory") as info:
+        await discover_asset_files(tmp_path / "nope")
+    assert "nope" in str(info.value)
+
+
+async def test_empty_folder_named(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match="No asset files in folder") as info:
+        await discover_asset_files(tmp_path / "empty")
+    assert "empty" in str(info.value)
+
+
+async def test_folder_of_only_dicom_says_why(tmp_path: Path) -> None:
+    touch(tmp_path, "series/1.dcm", "series/2.DCM", "series/image.bmp.bak")
+    with pytest.raises(InvalidInputError, match="2 DICOM file"):
+        await discover_asset_files(tmp_path / "series")
+    with pytest.raises(InvalidInputError, match="No annotation files") as info:
+        await discover_annotation_files(tmp_path / "series")
+    assert "DICOM" not in str(info.value)
+
+
+async def test_symlinked_folders_not_followed(tmp_path: Path) -> None:
+    touch(tmp_path, "real/a.png")
+    (tmp_path / "real" / "loop").symlink_to(tmp_path / "real", target_is_directory=True)
+    found = await discover_asset_files(tmp_path / "real")
+    assert [p.name for p in found] == ["a.png"]
