@@ -1,0 +1,23 @@
+"""Starlette route handlers: HTTP parsing and serialising only (rules live in ``state``)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from nexus_async.emulator.routes import annotation, assets, datasets, projects, storage, uploads
+from nexus_async.emulator.routes.common import Context
+
+
+def api_routes(ctx: Context) -> list[Route]:
+    """Every Nexus API route plus the signed-URL storage route."""
+    return [
+        *projects.routes(ctx),
+        *assets.routes(ctx),
+        *uploads.routes(ctx),
+        *annotation.routes(ctx),
+        *datasets.routes(ctx),
+        *storage.routes(ctx),
+    ]
+
+
+__all__ = ["Context", "api_routes"]

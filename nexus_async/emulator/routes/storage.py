@@ -1,0 +1,168 @@
+"""Signed-URL storage: verifies signature, method, headers, CRC-32C and size; streams to disk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from nexus_async.emulator.blobs import Crc32c, parse_b64_crc32c
+from nexus_async.emulator.errors import StorageError
+from nexus_async.emulator.routes.common import Context, parse_query
+
+DOWNLOAD_CHUNK = 1024 * 1024
+THREAD_CHUNK = 1024 * 1024
+
+
+def _write_chunk(handle: BinaryIO, checksum: Crc32c, chunk: bytes) -> None:
+    checksum.update(chunk)
+    handle.write(chunk)
+
+
+async def _read_chunks(paths: list[Path]) -> AsyncIterator[bytes]:
+    for path in paths:
+        with path.open("rb") as handle:
+            while True:
+                chunk = await asyncio.to_thread(handle.read, DOWNLOAD_CHUNK)
+                if not chunk:
+                    break
+                yield chunk
+
+
+def _declared_crc(request: Request) -> int | str | None:
+    """The CRC-32C of ``x-goog-hash`` (None if absent, "bad" when malformed)."""
+    header = request.headers.get("x-goog-hash")
+    if header is None:
+        return None
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "crc32c":
+            parsed = parse_b64_crc32c(value.strip())
+            return "bad" if parsed is None else parsed
+    return None
+
+
+def routes(ctx: Context) -> list[Route]:
+    """The ``/_storage/...`` route serving every signed URL."""
+    emulator = ctx.emulator
+    state = ctx.state
+    stats = emulator.stats_data
+
+    async def receive(request: Request, kind: str, expected_size: int | None) -> Path:
+        """Stream the body to a new blob, verifying CRC-32C and size; return its path."""
+        declared = _declared_crc(request)
+        if declared == "bad":
+            raise StorageError(400, "InvalidDigest", "x-goog-hash is malformed")
+        path = emulator.blobs.new_path(kind)
+        checksum = Crc32c()
+        size = 0
+        try:
+            with path.open("wb") as handle:
+                async for chunk in request.stream():
+                    if not chunk:
+                        continue
+                    size += len(chunk)
+                    if len(chunk) >= THREAD_CHUNK:
+                        await asyncio.to_thread(_write_chunk, handle, checksum, chunk)
+                    else:
+                        _write_chunk(handle, checksum, chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        stats.storage_bytes_received += size
+        actual = checksum.value()
+        if isinstance(declared, int) and declared != actual:
+            path.unlink(missing_ok=True)
+            stats.checksum_failures += 1
+            raise StorageError(400, "BadDigest", "The CRC32C you specified did not match")
+        if expected_size is not None and size != expected_size:
+            path.unlink(missing_ok=True)
+            stats.size_mismatches += 1
+            raise StorageError(400, "BadDigest", f"Received {size} bytes, expected {expected_size}")
+        request.state.blob_size = size
+        request.state.blob_crc = actual
+        return path
+
+    async def put_object(request: Request, segments: list[str]) -> Response:
+        kind = segments[0]
+        generation_zero = request.headers.get("x-goog-if-generation-match") == "0"
+        if kind == "ingest" and len(segments) == 3:
+            session, item = state.ingest_slot(segments[1], segments[2])
+            if generation_zero and item.received_at is not None:
+                raise StorageError(412, "PreconditionFailed")
+            path = await receive(request, "assets", item.size)
+            session, item = state.ingest_slot(segments[1], segments[2])
+            state.receive_item(session, item, [path])
+            return Response(status_code=200)
+        if kind == "multipart" and len(segments) == 3:
+            upload, number = state.multipart_slot(segments[1], segments[2])
+            path = await receive(request, "parts", None)
+            upload, number = state.multipart_slot(segments[1], segments[2])
+            etag = state.store_part(
+                upload, number, path, request.state.blob_size, request.state.blob_crc
+            )
+            return Response(status_code=200, headers={"ETag": etag})
+        if kind == "imports" and len(segments) == 3:
+            import_session, file = state.import_slot(segments[1], segments[2])
+            path = await receive(request, "imports", file.size)
+            import_session, file = state.import_slot(segments[1], segments[2])
+            state.receive_import_file(import_session, file, path)
+            return Response(status_code=200)
+        if kind == "datasets" and len(segments) == 2:
+            dataset = state.dataset_slot(segments[1])
+            try:
+                path = await receive(request, "datasets", dataset.size_bytes)
+            except StorageError as error:
+                state.dataset_upload_failed(dataset, error.message)
+                raise
+            dataset = state.dataset_slot(segments[1])
+            state.receive_dataset(dataset, path)
+            return Response(status_code=200)
+        raise StorageError(404, "NoSuchKey")
+
+    def get_object(segments: list[str]) -> Response:
+        if segments[0] == "assets" and len(segments) == 2:
+            asset = state.asset_by_id(segments[1])
+            if asset is None or not asset.blobs:
+                raise StorageError(404, "NoSuchKey")
+            return StreamingResponse(
+                _read_chunks(list(asset.blobs)),
+                media_type=asset.mime,
+                headers={"Content-Length": str(sum(p.stat().st_size for p in asset.blobs))},
+            )
+        if segments[0] == "exports" and len(segments) == 2:
+            export = state.store.exports.get(segments[1].removesuffix(".zip"))
+            if export is None or export.blob is None:
+                raise StorageError(404, "NoSuchKey")
+            return StreamingResponse(
+                _read_chunks([export.blob]),
+                media_type="application/zip",
+                headers={"Content-Length": str(export.blob.stat().st_size)},
+            )
+        raise StorageError(404, "NoSuchKey")
+
+    async def storage(request: Request) -> Response:
+        stats.requests["storage"] += 1
+        stats.storage_requests += 1
+        headers = request.headers
+        stats.storage_header_names.update(headers.keys())
+        path = request.scope["path"]
+        query = {
+            k: v
+            for k, v in parse_query(request.scope["query_string"]).items()
+            if isinstance(v, str)
+        }
+        error = ctx.signer.verify(request.method, path, query, headers, state.now())
+        if error is not None:
+            raise StorageError(403, error)
+        segments = path.removeprefix("/_storage/").split("/")
+        if request.method == "GET":
+            return get_object(segments)
+        return await put_object(request, segments)
+
+    return [Route("/_storage/{path:path}", storage, methods=["GET", "PUT", "POST"], name="storage")]
