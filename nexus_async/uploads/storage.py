@@ -274,13 +274,17 @@ class StorageClient:
         return result
 
     @staticmethod
-    def _set_length(headers: httpx.Headers, length: int) -> None:
+    def _with_length(headers: httpx.Headers, length: int) -> httpx.Headers:
+        """A copy of ``headers`` with an explicit ``Content-Length`` (checked against any the
+        URL's issuer declared)."""
         declared = headers.get("content-length")
         if declared is not None and declared.strip() != str(length):
             raise InvalidInputError(
                 f"the storage URL expects {declared} bytes but the body has {length}"
             )
-        headers["Content-Length"] = str(length)
+        result = headers.copy()
+        result["Content-Length"] = str(length)
+        return result
 
     @staticmethod
     def _transport_error(
@@ -331,8 +335,7 @@ class StorageClient:
 
             await storage.send_bytes("PUT", url, {"content-type": "image/jpeg"}, jpeg_bytes)
         """
-        request_headers = self._headers(headers)
-        self._set_length(request_headers, len(data))
+        request_headers = self._with_length(self._headers(headers), len(data))
         describe = f"{method} {redact_url(url)}"
         async for attempt in self.retry_policy.retrying(idempotent=True, describe=describe):
             with attempt:
@@ -377,19 +380,21 @@ class StorageClient:
                         _read_range_sync, file_path, offset, length, self.small_body_size
                     )
                     if isinstance(body, bytes):
-                        self._set_length(request_headers, len(body))
                         request = client.build_request(
-                            method, url, headers=request_headers, content=body
+                            method,
+                            url,
+                            headers=self._with_length(request_headers, len(body)),
+                            content=body,
                         )
                         response = await self._send(client, request, describe)
                     else:
-                        self._set_length(request_headers, body)
+                        sized_headers = self._with_length(request_headers, body)
                         async with await anyio.open_file(file_path, "rb") as file:
                             await file.seek(offset)
                             request = client.build_request(
                                 method,
                                 url,
-                                headers=request_headers,
+                                headers=sized_headers,
                                 content=_stream_range(file, file_path, body, chunk),
                             )
                             response = await self._send(client, request, describe)
