@@ -1,0 +1,83 @@
+"""Command line: ``python -m nexus_async.emulator`` prints one JSON line, then serves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from nexus_async.emulator.app import create_app
+from nexus_async.emulator.config import EmulatorConfig, RateLimitConfig, TimingConfig
+from nexus_async.emulator.core import Emulator
+from nexus_async.emulator.server import (
+    SignalSafeServer,
+    bind_socket,
+    install_log_filter,
+    uvicorn_config,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m nexus_async.emulator", description="Run a local Nexus API emulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0 = a free port)")
+    parser.add_argument("--data-dir", type=Path, help="blob directory (default: temporary)")
+    parser.add_argument("--secret-key", help="secret key of the default workspace")
+    parser.add_argument("--timing", choices=["instant", "realistic"], default="instant")
+    parser.add_argument("--seed-file", type=Path, help="JSON seed document (as /_emulator/seed)")
+    parser.add_argument("--no-default-project", action="store_true")
+    parser.add_argument("--no-rate-limit", action="store_true")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """An ``EmulatorConfig`` from parsed CLI options."""
+    return EmulatorConfig(
+        timing=TimingConfig.for_mode(args.timing),
+        rate_limit=RateLimitConfig(enabled=not args.no_rate_limit),
+        data_dir=args.data_dir,
+        default_project=not args.no_default_project,
+        default_secret_key=args.secret_key,
+    )
+
+
+async def serve(emulator: Emulator, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM, printing the ready line once listening."""
+    sock = bind_socket(host, port)
+    server = SignalSafeServer(uvicorn_config(create_app(emulator=emulator)))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    if server.started:
+        bound_port = sock.getsockname()[1]
+        info = {"base_url": f"http://{host}:{bound_port}", **emulator.default_ids()}
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+    try:
+        await task
+    finally:
+        sock.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    install_log_filter()
+    emulator = Emulator(config_from_args(args))
+    try:
+        if args.seed_file is not None:
+            emulator.seed(json.loads(args.seed_file.read_text(encoding="utf-8")))
+        asyncio.run(serve(emulator, args.host, args.port))
+    finally:
+        emulator.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
