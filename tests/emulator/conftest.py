@@ -114,8 +114,13 @@ async def create_session(
 ) -> httpx.Response:
     """POST an upload session for ``files``."""
     assets = [
-        {"filename": name, "size": len(data), "crc32c": crc_signed(data), "mime": mime,
-         **(extra or {})}
+        {
+            "filename": name,
+            "size": len(data),
+            "crc32c": crc_signed(data),
+            "mime": mime,
+            **(extra or {}),
+        }
         for name, data in files.items()
     ]
     body: dict[str, Any] = {"assets": assets}

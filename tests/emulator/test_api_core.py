@@ -49,7 +49,10 @@ async def test_workspace_and_projects_shapes(
     project = projects[0]
     assert project["type"] == "ObjectDetection" and project["localization"] == "MULTI"
     assert project["statistic"] == {
-        "tagsCount": [], "totalAssets": 0, "annotatedAssets": 0, "totalAnnotations": 0
+        "tagsCount": [],
+        "totalAssets": 0,
+        "annotatedAssets": 0,
+        "totalAnnotations": 0,
     }
     renamed = await client.patch(f"/projects/{pid}", json={"name": "My Cool Project"})
     assert renamed.json()["name"] == "My Cool Project"
@@ -77,7 +80,11 @@ async def test_asset_list_filters_and_pagination(
     by_status = await client.get(f"/projects/{pid}/assets?status=Annotated&limit=5")
     assert by_status.json()["data"] == []
     bad = [
-        "limit=0", "limit=1001", "limit=abc", "page=garbage!!", "page=Zm9vYmFy",
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "page=garbage!!",
+        "page=Zm9vYmFy",
         "filter=%7Bnot-json",
     ]
     for query in bad:
@@ -93,8 +100,12 @@ async def test_asset_shape_and_get_by_id_or_name(
     await upload_assets(client, storage, pid, {"boat 1+2.png": data})
     listed = (await client.get(f"/projects/{pid}/assets")).json()["data"][0]
     assert listed["metadata"] == {
-        "fileSize": len(data), "mimeType": "image/png", "height": 243, "width": 400,
-        "groups": ["main"], "customMetadata": {},
+        "fileSize": len(data),
+        "mimeType": "image/png",
+        "height": 243,
+        "width": 400,
+        "groups": ["main"],
+        "customMetadata": {},
     }
     by_id = (await client.get(f"/projects/{pid}/assets/{listed['id']}")).json()
     by_name = (await client.get(f"/projects/{pid}/assets/boat%201%2B2.png")).json()
@@ -163,10 +174,14 @@ async def test_custom_metadata_records(
         f"/projects/{pid}/customMetadataBulkUpdates",
         json={
             "customMetadatas": [
-                {"parent": {"kind": "customMetadata#assetFilenameParent", "filename": "a.png"},
-                 "customMetadata": {"k": "w"}},
-                {"parent": {"kind": "customMetadata#assetParent", "assetId": "asset_x"},
-                 "customMetadata": {"k": "z"}},
+                {
+                    "parent": {"kind": "customMetadata#assetFilenameParent", "filename": "a.png"},
+                    "customMetadata": {"k": "w"},
+                },
+                {
+                    "parent": {"kind": "customMetadata#assetParent", "assetId": "asset_x"},
+                    "customMetadata": {"k": "z"},
+                },
             ]
         },
     )

@@ -50,7 +50,11 @@ def test_overview_rules() -> None:
     assert overview(count_states(["Finished"]), cancelled=False) == "Finished"
     assert overview(count_states(["Queued"]), cancelled=True) == "Cancelled"
     assert count_states([]) == {
-        "Queued": 0, "Running": 0, "Finished": 0, "Cancelled": 0, "Errored": 0
+        "Queued": 0,
+        "Running": 0,
+        "Finished": 0,
+        "Cancelled": 0,
+        "Errored": 0,
     }
 
 

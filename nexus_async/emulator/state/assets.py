@@ -132,7 +132,7 @@ class AssetMixin(WorkspaceMixin):
         dimensions: tuple[int, int] | None = None,
     ) -> Asset:
         """Create an asset, or replace the content of the asset with the same filename."""
-        width, height = dimensions or (image_size(blobs[0]) if blobs else (0, 0))
+        width, height = dimensions or (image_size(blobs) if blobs else (0, 0))
         existing_id = project.asset_by_filename.get(filename)
         if existing_id is not None:
             asset = project.assets[existing_id]
