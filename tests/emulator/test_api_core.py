@@ -1,4 +1,4 @@
-"""HTTP tests: auth and isolation, workspace, projects, assets, groups, custom metadata, workflows."""
+"""HTTP tests: auth, isolation, workspace, projects, assets, groups, metadata, workflows."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ async def test_other_workspace_project_is_403_unknown_is_404(
     created = emulator.seed({"workspaces": [{"secret_key": "k2", "projects": [{"name": "x"}]}]})
     other = created["workspaces"][0]["projects"][0]["id"]
     response = await client.get(f"/projects/{other}")
-    assert response.status_code == 403 and response.json() == FORBIDDEN
+    assert response.status_code == 403
+    assert response.json() == FORBIDDEN
     response = await client.get(f"/projects/{other}", headers={"Secret-Key": "k2"})
     assert response.status_code == 200
     response = await client.get("/projects/proj_doesnotexist")
@@ -47,7 +48,8 @@ async def test_workspace_and_projects_shapes(
     projects = (await client.get("/workspace/projects")).json()
     assert [p["id"] for p in projects] == [pid]
     project = projects[0]
-    assert project["type"] == "ObjectDetection" and project["localization"] == "MULTI"
+    assert project["type"] == "ObjectDetection"
+    assert project["localization"] == "MULTI"
     assert project["statistic"] == {
         "tagsCount": [],
         "totalAssets": 0,
@@ -57,7 +59,8 @@ async def test_workspace_and_projects_shapes(
     renamed = await client.patch(f"/projects/{pid}", json={"name": "My Cool Project"})
     assert renamed.json()["name"] == "My Cool Project"
     blank = await client.patch(f"/projects/{pid}", json={"name": "  "})
-    assert blank.status_code == 400 and blank.json()["code"] == "BadRequestError"
+    assert blank.status_code == 400
+    assert blank.json()["code"] == "BadRequestError"
 
 
 async def test_asset_list_filters_and_pagination(
@@ -68,7 +71,8 @@ async def test_asset_list_filters_and_pagination(
     await upload_assets(client, storage, pid, dict(list(files.items())[3:]), groups=["a b", "x"])
     page1 = (await client.get(f"/projects/{pid}/assets?limit=2&")).json()
     assert [a["filename"] for a in page1["data"]] == ["img0.png", "img1.png"]
-    assert page1["prevPage"] is None and page1["nextPage"]
+    assert page1["prevPage"] is None
+    assert page1["nextPage"]
     page2 = (await client.get(f"/projects/{pid}/assets?page={page1['nextPage']}&limit=2")).json()
     assert [a["filename"] for a in page2["data"]] == ["img2.png", "img3.png"]
     back = (await client.get(f"/projects/{pid}/assets", params={"page": page2["prevPage"]})).json()
@@ -111,7 +115,8 @@ async def test_asset_shape_and_get_by_id_or_name(
     by_name = (await client.get(f"/projects/{pid}/assets/boat%201%2B2.png")).json()
     assert by_id["id"] == by_name["id"] == listed["id"]
     download = await storage.get(listed["url"])
-    assert download.status_code == 200 and download.content == data
+    assert download.status_code == 200
+    assert download.content == data
     tampered = listed["url"].replace("X-Goog-Signature=", "X-Goog-Signature=0")
     assert (await storage.get(tampered)).status_code == 403
     missing = await client.get(f"/projects/{pid}/assets/nope.png")
@@ -136,7 +141,8 @@ async def test_asset_update_delete_and_groups(
         assert response.status_code == 400, bad
     groups = (await client.get(f"/projects/{pid}/assetgroups")).json()
     stats = {g["group"]: g["statistic"] for g in groups}
-    assert stats["g1"]["totalAssets"] == 1 and stats["g1"]["annotatedAssets"] == 1
+    assert stats["g1"]["totalAssets"] == 1
+    assert stats["g1"]["annotatedAssets"] == 1
     assert stats["main"]["totalAssets"] == 1
     only = (await client.get(f"/projects/{pid}/assetgroups?group%5B%5D=g1&")).json()
     assert [g["group"] for g in only] == ["g1"]
@@ -200,13 +206,15 @@ async def test_workflows(client: httpx.AsyncClient, pid: str) -> None:
     flows = (await client.get(f"/projects/{pid}/workflows")).json()
     assert len(flows) == 2
     flow_id = flows[0]["id"]
-    assert flow_id.startswith("flow_") and len(flow_id) == 29
+    assert flow_id.startswith("flow_")
+    assert len(flow_id) == 29
     one = await client.get(f"/projects/{pid}/workflows/{flow_id}")
     assert one.json()["title"] == flows[0]["title"]
     updated = (
         await client.patch(f"/projects/{pid}/workflows/{flow_id}", json={"title": "New"})
     ).json()
-    assert updated["title"] == "New" and updated["updateDate"] > flows[0]["updateDate"]
+    assert updated["title"] == "New"
+    assert updated["updateDate"] > flows[0]["updateDate"]
     deleted = await client.delete(f"/projects/{pid}/workflows/{flow_id}")
     assert deleted.json() == {"deleted": True, "id": flow_id}
     assert (await client.get(f"/projects/{pid}/workflows/{flow_id}")).status_code == 404

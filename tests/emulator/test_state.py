@@ -71,13 +71,15 @@ def test_cursor_round_trip_and_real_format() -> None:
 def test_paginate_forward_and_back(state: EmulatorState) -> None:
     items = list(range(1, 8))
     first = state.paginate(items, lambda i: i, None, 3)
-    assert first.items == [1, 2, 3] and first.prev_page is None
+    assert first.items == [1, 2, 3]
+    assert first.prev_page is None
     second = state.paginate(items, lambda i: i, first.next_page, 3)
     assert second.items == [4, 5, 6]
     back = state.paginate(items, lambda i: i, second.prev_page, 3)
     assert back.items == [1, 2, 3]
     last = state.paginate(items, lambda i: i, second.next_page, 3)
-    assert last.items == [7] and last.next_page is None
+    assert last.items == [7]
+    assert last.next_page is None
     with pytest.raises(ApiError):
         state.paginate(items, lambda i: i, None, 0)
     with pytest.raises(ApiError):
@@ -85,7 +87,7 @@ def test_paginate_forward_and_back(state: EmulatorState) -> None:
 
 
 def test_rate_limit_sliding_window(state: EmulatorState, clock: ManualClock) -> None:
-    workspace, project = state.seed_default()
+    _workspace, project = state.seed_default()
     body = {"assets": [{"filename": "a.png", "size": 1, "crc32c": 0, "mime": "image/png"}]}
     state.create_upload_session(project, body)
     clock.advance(4000)

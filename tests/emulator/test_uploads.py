@@ -14,7 +14,8 @@ from .conftest import crc_signed, create_session, png_bytes, put_signed, upload_
 async def test_session_echoes_items_in_order(client: httpx.AsyncClient, pid: str) -> None:
     files = {"b.png": png_bytes(2, 2), "a.png": png_bytes(1, 1)}
     session = (await create_session(client, pid, files, groups=["main", "g2"])).json()
-    assert session["id"].startswith("up_") and session["opId"].startswith("op_")
+    assert session["id"].startswith("up_")
+    assert session["opId"].startswith("op_")
     assert [a["metadata"]["filename"] for a in session["assets"]] == ["b.png", "a.png"]
     item = session["assets"][0]
     assert item["metadata"]["crc32c"] == crc_signed(files["b.png"])
@@ -65,16 +66,19 @@ async def test_storage_rejects_tampering_method_headers_and_expiry(
     upload = session["assets"][0]["upload"]
     tampered = dict(upload, url=upload["url"].replace("/0?", "/1?"))
     response = await put_signed(storage, tampered, data)
-    assert response.status_code == 403 and b"SignatureDoesNotMatch" in response.content
+    assert response.status_code == 403
+    assert b"SignatureDoesNotMatch" in response.content
     assert (await put_signed(storage, dict(upload, method="POST"), data)).status_code == 403
     wrong_type = dict(upload, headers={**upload["headers"], "content-type": "image/jpeg"})
     response = await put_signed(storage, wrong_type, data)
-    assert response.status_code == 403 and b"SignatureDoesNotMatch" in response.content
+    assert response.status_code == 403
+    assert b"SignatureDoesNotMatch" in response.content
     missing = {k: v for k, v in upload["headers"].items() if k != "x-goog-meta-datature-upload"}
     assert (await put_signed(storage, dict(upload, headers=missing), data)).status_code == 403
     clock.advance(25 * 3600 * 1000)
     expired = await put_signed(storage, upload, data)
-    assert expired.status_code == 403 and b"ExpiredToken" in expired.content
+    assert expired.status_code == 403
+    assert b"ExpiredToken" in expired.content
 
 
 async def test_storage_checksum_and_size_mismatch(
@@ -85,7 +89,8 @@ async def test_storage_checksum_and_size_mismatch(
     upload = session["assets"][0]["upload"]
     corrupt = data[:-1] + bytes([data[-1] ^ 1])
     response = await put_signed(storage, upload, corrupt)
-    assert response.status_code == 400 and b"BadDigest" in response.content
+    assert response.status_code == 400
+    assert b"BadDigest" in response.content
     assert (await put_signed(storage, upload, data + b"x")).status_code == 400
     stats = emulator.stats()["storage"]
     assert stats["checksum_failures"] == 2
@@ -121,11 +126,13 @@ async def test_cancel_session(
     operation = (await client.get(f"/projects/{pid}/operations/{session['opId']}")).json()
     assert operation["status"]["overview"] == "Cancelled"
     counts = operation["status"]["progress"]["withStatus"]
-    assert counts["Finished"] == 1 and counts["Cancelled"] == 1
+    assert counts["Finished"] == 1
+    assert counts["Cancelled"] == 1
     late = await put_signed(storage, session["assets"][1]["upload"], files["b.png"])
     assert late.status_code == 403
     again = await client.post(cancel_url)
-    assert again.status_code == 409 and again.json()["code"] == "ConflictError"
+    assert again.status_code == 409
+    assert again.json()["code"] == "ConflictError"
     assert emulator.stats()["open_upload_sessions"] == 0
     names = [a["filename"] for a in (await client.get(f"/projects/{pid}/assets")).json()["data"]]
     assert names == ["a.png"]
@@ -194,7 +201,8 @@ async def test_multipart_upload(
         start = (number - 1) * part_size
         end = len(data) if number == part_count else number * part_size
         signed = (await client.put(f"{base}/parts/{number}")).json()
-        assert signed["responseBody"] is False and signed["responseHeaders"] == ["ETag"]
+        assert signed["responseBody"] is False
+        assert signed["responseHeaders"] == ["ETag"]
         assert isinstance(signed["expiry"], int)
         stored = await storage.request(
             signed["method"], signed["url"], headers=signed["headers"], content=data[start:end]
@@ -251,12 +259,14 @@ async def test_realistic_timing_with_injected_clock(
     assert (await client.get(f"/projects/{pid}/assets")).json()["data"] == []
     clock.advance(500)
     state, counts = await overview()
-    assert state == "Running" and counts["Running"] == 2
+    assert state == "Running"
+    assert counts["Running"] == 2
     clock.advance(1999)
     assert (await overview())[0] == "Running"
     clock.advance(1)
     state, counts = await overview()
-    assert state == "Finished" and counts["Finished"] == 2
+    assert state == "Finished"
+    assert counts["Finished"] == 2
     assert len((await client.get(f"/projects/{pid}/assets")).json()["data"]) == 2
 
 
