@@ -113,7 +113,9 @@ def _start_emulator(
             raise ValueError(f"emulator is not on loopback: {info['base_url']}")
     except (queue.Empty, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         _stop_emulator(process)
-        session.error(f"the emulator did not report readiness ({exc}); see {log.name}")
+        log.flush()
+        tail = Path(log.name).read_text().splitlines()[-5:]
+        session.error(f"the emulator did not report readiness ({exc}): {' | '.join(tail)}")
     return process, info
 
 

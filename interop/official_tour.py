@@ -492,7 +492,9 @@ class Tour:
         try:
             call()
         except (TypeError, ValueError, self.sdk.error.Error) as exc:
-            raise StepSkippedError(f"{UNSUPPORTED}: {reason} ({describe_error(exc)})") from exc
+            error = describe_error(exc)
+            error = error if len(error) <= 160 else error[:157] + "..."
+            raise StepSkippedError(f"{UNSUPPORTED}: {reason} ({error})") from exc
         raise CheckFailedError(f"datature {OFFICIAL_SDK_VERSION} accepted it: {reason} is wrong")
 
     def verify_asset(self, fixture: AssetFixture) -> Any:
@@ -1060,12 +1062,26 @@ class Tour:
     def datasets_list(self) -> None:
         listed = page_ids(self.project.batch.datasets.list())
         check(set(self.state.dataset_ids) <= set(listed), f"listed {listed}")
-        first = self.project.batch.datasets.list({"limit": 2})
+
+    def datasets_list_positional(self) -> None:
+        # The docs pass pagination positionally; 1.12.2's first parameter is show_expired.
+        page = self.project.batch.datasets.list({"limit": 2})
+        if len(page["data"]) > 2 and not page["next_page"]:
+            raise StepSkippedError(
+                f"{UNSUPPORTED}: datasets.list(show_expired=False, pagination=None) takes "
+                "show_expired first, so the documented list({'limit': 2, 'page': ...}) "
+                f"silently ignores the pagination (got {len(page['data'])} items, no next_page)"
+            )
+        check(len(page["data"]) == 2 and page["next_page"], "page of 2 with a next_page")
+
+    def datasets_list_pages(self) -> None:
+        datasets = self.project.batch.datasets
+        first = datasets.list(pagination={"limit": 2})
         check(len(first["data"]) == 2 and first["next_page"], "page of 2 with a next_page")
-        second = self.project.batch.datasets.list({"page": first["next_page"], "limit": 2})
+        second = datasets.list(pagination={"page": first["next_page"], "limit": 2})
         check(second["data"] and second["prev_page"], "second page with a prev_page")
         check(not set(page_ids(first)) & set(page_ids(second)), "pages overlap")
-        back = self.project.batch.datasets.list({"page": second["prev_page"], "limit": 2})
+        back = datasets.list(pagination={"page": second["prev_page"], "limit": 2})
         check(page_ids(back) == page_ids(first), "prev_page does not lead back to page one")
 
     def datasets_delete(self) -> None:
@@ -1198,7 +1214,12 @@ class Tour:
             ("datasets: create(name, dataset_path)", self.datasets_create),
             ("datasets: wait_until_done(id)", self.datasets_wait_until_done),
             ("datasets: get(id)", self.datasets_get),
-            ("datasets: list() / list(limit=2) next_page / prev_page", self.datasets_list),
+            ("datasets: list()", self.datasets_list),
+            ("datasets: list({'limit': 2}) (docs' positional form)", self.datasets_list_positional),
+            (
+                "datasets: list(pagination={'limit': 2}) next_page / prev_page",
+                self.datasets_list_pages,
+            ),
             ("datasets: delete(id)", self.datasets_delete),
             ("workflows: list()", self.workflows_list),
             ("workflows: list() find by title", self.workflows_find_by_title),
