@@ -49,6 +49,23 @@ EMULATOR_READY_SECONDS = 60.0
 EMULATOR_STOP_SECONDS = 15.0
 
 
+def _official_sdk_python() -> str | None:
+    """The interpreter for datature's venv: it needs numpy<2, which has no wheels past 3.12.
+
+    None (nox's own interpreter) when that is old enough, else the first working CPython
+    3.12/3.11/3.10 on PATH (version shims that cannot run are passed over), else "3.12",
+    which the uv backend downloads.
+    """
+    if sys.version_info < (3, 13):
+        return None
+    for version in ("3.12", "3.11", "3.10"):
+        path = shutil.which(f"python{version}")
+        probe = [path or "", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+        if path and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == version:
+            return path
+    return "3.12"
+
+
 def _venv_python(env_dir: Path) -> Path:
     """The interpreter of a virtual environment directory."""
     return env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -131,7 +148,7 @@ def _stop_emulator(process: subprocess.Popen[str]) -> int:
     return process.returncode
 
 
-@nox.session
+@nox.session(python=_official_sdk_python())
 def interop(session: nox.Session) -> None:
     """Interop proof: the official, unmodified datature client tours the local emulator.
 
