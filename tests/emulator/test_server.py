@@ -1,0 +1,132 @@
+"""Tests against real servers: thread server, subprocess server, pytest fixture and the CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nexus_async.emulator import EmulatorConfig, EmulatorServer
+
+from .conftest import crc_signed, png_bytes
+
+
+def test_fixture_serves_the_api(nexus_emulator: EmulatorServer) -> None:
+    assert nexus_emulator.base_url.startswith("http://127.0.0.1:")
+    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
+    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as client:
+        workspace = client.get("/workspace").json()
+        assert workspace["id"] == nexus_emulator.workspace_id
+        project = client.get(f"/projects/{nexus_emulator.project_id}").json()
+        assert project["type"] == "ObjectDetection"
+    assert nexus_emulator.control.stats()["requests"]["workspace_get"] == 1
+
+
+def test_upload_over_real_http_and_signed_url_origin(nexus_emulator: EmulatorServer) -> None:
+    data = png_bytes(32, 16)
+    pid = nexus_emulator.project_id
+    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
+    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as api:
+        item = {
+            "filename": "a.png",
+            "size": len(data),
+            "crc32c": crc_signed(data),
+            "mime": "image/png",
+        }
+        session = api.post(f"/projects/{pid}/assetuploadsessions", json={"assets": [item]}).json()
+        upload = session["assets"][0]["upload"]
+        assert upload["url"].startswith(nexus_emulator.base_url + "/_storage/")
+        with httpx.Client() as storage:
+            stored = storage.request(
+                upload["method"], upload["url"], headers=upload["headers"], content=data
+            )
+        assert stored.status_code == 200
+        operation = api.get(f"/projects/{pid}/operations/{session['opId']}").json()
+        assert operation["status"]["overview"] == "Finished"
+    stats = nexus_emulator.control.stats()
+    assert "secret-key" not in stats["storage"]["header_names"]
+    assert stats["storage"]["bytes_received"] == len(data)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_dropped_connection_is_a_connection_error(
+    nexus_emulator: EmulatorServer, when: str
+) -> None:
+    control = nexus_emulator.control
+    control.add_fault({"route": "upload_session_create", "drop": True, "when": when, "times": 1})
+    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
+    body = {"assets": [{"filename": "a.png", "size": 1, "crc32c": 0, "mime": "image/png"}]}
+    url = f"/projects/{nexus_emulator.project_id}/assetuploadsessions"
+    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as client:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post(url, json=body)
+        assert client.post(url, json=body).status_code == 200
+    created = control.stats()["created"]["upload_sessions"]
+    assert created == (2 if when == "after" else 1)
+
+
+async def test_async_context_manager_with_subprocess() -> None:
+    server = EmulatorServer(mode="subprocess", cli_args=["--secret-key", "sub-key"])
+    async with server:
+        assert server.secret_key == "sub-key"
+        async with httpx.AsyncClient(
+            base_url=server.base_url, headers={"Secret-Key": "sub-key"}
+        ) as client:
+            assert (await client.get("/workspace")).json()["id"] == server.workspace_id
+        server.control.reset()
+    assert server._process is None
+
+
+def test_cli_prints_json_line_and_stops_on_sigterm() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nexus_async.emulator", "--no-rate-limit", "--timing", "realistic"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert set(info) == {"base_url", "secret_key", "workspace_id", "project_id"}
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        response = httpx.get(
+            info["base_url"] + "/workspace/projects", headers={"Secret-Key": info["secret_key"]}
+        )
+        assert [p["id"] for p in response.json()] == [info["project_id"]]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_cli_without_default_project_and_with_seed_file(tmp_path: Path) -> None:
+    seed = {"workspaces": [{"secret_key": "from-file", "projects": [{"name": "P"}]}]}
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    with EmulatorServer(
+        mode="subprocess", cli_args=["--no-default-project", "--seed-file", str(path)]
+    ) as server:
+        assert server.secret_key is None
+        response = httpx.get(
+            server.base_url + "/workspace/projects", headers={"Secret-Key": "from-file"}
+        )
+        assert [p["name"] for p in response.json()] == ["P"]
+
+
+def test_thread_server_exposes_in_process_emulator() -> None:
+    with EmulatorServer(EmulatorConfig(default_secret_key="fixed")) as server:
+        assert server.emulator is not None
+        assert server.secret_key == "fixed"
+        root = server.emulator.blobs.root
+        assert root.exists()
+    assert not root.exists()
