@@ -118,6 +118,7 @@ class BlobStore:
     """Files under a data directory; a temporary directory (removed on close) by default."""
 
     def __init__(self, data_dir: Path | None) -> None:
+        self._made: set[str] = set()
         if data_dir is None:
             self.root = Path(tempfile.mkdtemp(prefix="nexus-emulator-"))
             self._finalizer: weakref.finalize[[str, bool], BlobStore] | None = weakref.finalize(
@@ -131,7 +132,9 @@ class BlobStore:
     def new_path(self, kind: str) -> Path:
         """A fresh, unique path for a blob of ``kind`` (its directory exists)."""
         directory = self.root / kind
-        directory.mkdir(parents=True, exist_ok=True)
+        if kind not in self._made:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made.add(kind)
         return directory / uuid.uuid4().hex
 
     def write_bytes(self, kind: str, data: bytes) -> Path:
@@ -142,6 +145,7 @@ class BlobStore:
 
     def clear(self) -> None:
         """Delete every blob (keeps the root directory)."""
+        self._made.clear()
         for child in self.root.iterdir():
             if child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)

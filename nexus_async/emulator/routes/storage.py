@@ -16,12 +16,52 @@ from nexus_async.emulator.errors import StorageError
 from nexus_async.emulator.routes.common import Context, parse_query
 
 DOWNLOAD_CHUNK = 1024 * 1024
-THREAD_CHUNK = 1024 * 1024
+FLUSH_BYTES = 1024 * 1024
 
 
-def _write_chunk(handle: BinaryIO, checksum: Crc32c, chunk: bytes) -> None:
-    checksum.update(chunk)
-    handle.write(chunk)
+class BlobSink:
+    """Writes a streamed body to a file off the event loop, hashing it incrementally.
+
+    Chunks are buffered up to ``FLUSH_BYTES`` (bounded memory), then hashed and written in a
+    worker thread, so one thread hop usually handles a whole small upload (open, write, close).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.checksum = Crc32c()
+        self.size = 0
+        self._handle: BinaryIO | None = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def _write(self, chunks: list[bytes], close: bool) -> None:
+        if self._handle is None:
+            self._handle = self.path.open("wb")
+        for chunk in chunks:
+            self.checksum.update(chunk)
+            self._handle.write(chunk)
+        if close:
+            self._handle.close()
+
+    async def add(self, chunk: bytes) -> None:
+        """Buffer one chunk; flush in a thread once enough is pending."""
+        self.size += len(chunk)
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= FLUSH_BYTES:
+            pending, self._pending, self._pending_size = self._pending, [], 0
+            await asyncio.to_thread(self._write, pending, False)
+
+    async def finish(self) -> None:
+        """Write what is pending and close the file."""
+        pending, self._pending, self._pending_size = self._pending, [], 0
+        await asyncio.to_thread(self._write, pending, True)
+
+    def discard(self) -> None:
+        """Close and delete the partial file."""
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+        self.path.unlink(missing_ok=True)
 
 
 async def _read_chunks(paths: list[Path]) -> AsyncIterator[bytes]:
@@ -59,23 +99,18 @@ def routes(ctx: Context) -> list[Route]:
         if declared == "bad":
             raise StorageError(400, "InvalidDigest", "x-goog-hash is malformed")
         path = emulator.blobs.new_path(kind)
-        checksum = Crc32c()
-        size = 0
+        sink = BlobSink(path)
         try:
-            with path.open("wb") as handle:
-                async for chunk in request.stream():
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if len(chunk) >= THREAD_CHUNK:
-                        await asyncio.to_thread(_write_chunk, handle, checksum, chunk)
-                    else:
-                        _write_chunk(handle, checksum, chunk)
+            async for chunk in request.stream():
+                if chunk:
+                    await sink.add(chunk)
+            await sink.finish()
         except BaseException:
-            path.unlink(missing_ok=True)
+            sink.discard()
             raise
+        size = sink.size
         stats.storage_bytes_received += size
-        actual = checksum.value()
+        actual = sink.checksum.value()
         if isinstance(declared, int) and declared != actual:
             path.unlink(missing_ok=True)
             stats.checksum_failures += 1
