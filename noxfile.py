@@ -102,9 +102,9 @@ def _emulator_python(session: nox.Session) -> Path:
 def _start_emulator(
     session: nox.Session, python: Path, log: IO[str]
 ) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start `python -m nexus_async.emulator` and read its one-line JSON readiness report."""
+    """Start `python -m nexus_async.emulator [posargs]`; read its JSON readiness line."""
     process = subprocess.Popen(
-        [str(python), "-m", "nexus_async.emulator"],
+        [str(python), "-m", "nexus_async.emulator", *session.posargs],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -156,6 +156,7 @@ def interop(session: nox.Session) -> None:
     second venv (`-e .[emulator]`). `interop/official_tour.py` then makes every call of the
     seed docs, pointed at the emulator through DATATURE_API_BASE_URL, and fails the session if
     any step fails. Not in the default set: datature pulls ~700 MB of dependencies.
+    Arguments after `--` go to the emulator, e.g. `nox -s interop -- --timing realistic`.
     """
     session.install(OFFICIAL_SDK)
     python = _emulator_python(session)
@@ -167,7 +168,6 @@ def interop(session: nox.Session) -> None:
             session.run(
                 "python",
                 "interop/official_tour.py",
-                *session.posargs,
                 env={
                     "DATATURE_API_BASE_URL": info["base_url"],
                     "NEXUS_SECRET_KEY": info["secret_key"],

@@ -1146,6 +1146,21 @@ class Tour:
         self.expect_not_found(lambda: self.project.workflows.get(flow_id), "deleted workflow")
         check(flow_id not in [flow.id for flow in self.project.workflows.list()], "still listed")
 
+    # ---- the emulator's own account ------------------------------------------------------
+
+    def emulator_storage_stats(self) -> None:
+        # The official client ignores signed-URL upload failures (weaknesses #1 and #11), so
+        # ask the emulator's control plane whether every stored byte passed its checks.
+        url = f"{self.config.base_url}/_emulator/stats"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            stats = json.load(response)
+        storage = stats["storage"]
+        check(storage["checksum_failures"] == 0, f"CRC32C failures: {storage}")
+        check(storage["size_mismatches"] == 0, f"size mismatches: {storage}")
+        uploaded = sum(fixture.size for fixture in self.fx.all_assets())
+        check(storage["bytes_received"] >= uploaded, f"only {storage['bytes_received']} bytes")
+        check(stats["open_upload_sessions"] == 0, f"{stats['open_upload_sessions']} open sessions")
+
     # ---- the ordered tour -----------------------------------------------------------------
 
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
@@ -1231,6 +1246,7 @@ class Tour:
             ),
             ("workflows: update(flow found by title, {...})", self.workflows_update_by_title),
             ("workflows: delete(flow found by title)", self.workflows_delete),
+            ("emulator: /_emulator/stats storage checks", self.emulator_storage_stats),
         ]
 
 
