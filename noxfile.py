@@ -111,7 +111,8 @@ def _start_emulator(
     )
     lines: queue.Queue[str] = queue.Queue()
 
-    def pump() -> None:  # keep draining stdout so that the emulator never blocks on it
+    def pump() -> None:
+        """Copy stdout to the queue and the log, so that the emulator never blocks on it."""
         assert process.stdout is not None
         for line in process.stdout:
             lines.put(line)

@@ -122,6 +122,7 @@ class StepRunner:
 
     @staticmethod
     def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
+        """SIGALRM handler: abort the running step."""
         raise StepTimeoutError("step exceeded its time budget")
 
     def run(self, name: str, step: Callable[[], object]) -> Outcome:
@@ -172,6 +173,7 @@ def png_bytes(width: int, height: int, seed: int) -> bytes:
             rows += bytes(((x * 7 + seed) % 256, (y * 5 + seed) % 256, (x + y + seed) % 256))
 
     def chunk(tag: bytes, data: bytes) -> bytes:
+        """One PNG chunk: length, tag, data, CRC-32 of tag + data."""
         crc = zlib.crc32(tag + data) & 0xFFFFFFFF
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
 
@@ -348,6 +350,7 @@ class Fixtures:
         *,
         groups: list[str] | None = None,
     ) -> AssetFixture:
+        """Write a PNG or JPEG (by the name's extension) of the given size into ``directory``."""
         path = directory / f"{self.tag}-{name}"
         seed = sum(name.encode()) % 251
         if name.endswith(".png"):
@@ -592,6 +595,7 @@ class Tour:
     # ---- 01 workspace ---------------------------------------------------------------------
 
     def workspace_get_info(self) -> None:
+        """client.get_info(): the workspace of the key (id matches the emulator's)."""
         workspace = self.client.get_info()
         check(workspace.id.startswith("ws_"), f"workspace id {workspace.id!r}")
         if self.config.workspace_id:
@@ -599,6 +603,7 @@ class Tour:
         check(workspace.name and workspace.owner and workspace.tier, f"{workspace}")
 
     def workspace_list_projects(self) -> None:
+        """client.list_projects(), then project.get_info() on each (the docs' loop)."""
         projects = self.client.list_projects()
         check(projects, "no projects listed")
         infos = [project.get_info() for project in projects]  # the docs' loop
@@ -606,6 +611,7 @@ class Tour:
         check(self.config.project_id in ids, f"{self.config.project_id} not in {ids}")
 
     def workspace_get_project(self) -> None:
+        """client.get_project() with the full id and with the bare key (proj_ added)."""
         info = self.client.get_project(self.config.project_id).get_info()
         check(info.id == self.config.project_id, f"project id {info.id!r}")
         check(info.statistic is not None, "project has no statistic")
@@ -613,6 +619,7 @@ class Tour:
         check(self.client.get_project(bare_key).get_info().id == info.id, "proj_ prefixing")
 
     def project_update(self) -> None:
+        """project.update({'name': ...}): the new name is returned and stored."""
         original = self.project.get_info().name
         new_name = f"Interop tour {self.fx.tag}"
         updated = self.project.update({"name": new_name})
@@ -623,30 +630,37 @@ class Tour:
     # ---- 02 assets: uploads ---------------------------------------------------------------
 
     def upload_add_path_file(self) -> None:
+        """Upload session with add_path(one image file)."""
         self.upload([self.fx.single], lambda s: s.add_path(str(self.fx.single.path)))
 
     def upload_add_path_folder(self) -> None:
+        """Upload session with add_path(a folder of PNG and JPEG images)."""
         self.upload(self.fx.folder_images, lambda s: s.add_path(str(self.fx.folder)))
 
     def upload_add_bytes(self) -> None:
+        """Upload session with add_bytes(PNG bytes, filename)."""
         data = self.fx.bytes_image.path.read_bytes()
         self.upload(
             [self.fx.bytes_image], lambda s: s.add_bytes(data, self.fx.bytes_image.filename)
         )
 
     def upload_add_path_video(self) -> None:
+        """Upload session with add_path(an .mp4 video)."""
         self.upload([self.fx.video], lambda s: s.add_path(str(self.fx.video.path)))
 
     def upload_add_path_nifti(self) -> None:
+        """Upload session with add_path(a NIfTI .nii volume)."""
         self.upload([self.fx.nifti], lambda s: s.add_path(str(self.fx.nifti.path)))
 
     def upload_add_bytes_nifti(self) -> None:
+        """Upload session with add_bytes(NIfTI bytes, 'x.nii') (the docs' add_bytes example)."""
         data = self.fx.nifti_bytes.path.read_bytes()
         self.upload(
             [self.fx.nifti_bytes], lambda s: s.add_bytes(data, self.fx.nifti_bytes.filename)
         )
 
     def upload_custom_metadata_path(self) -> None:
+        """add_path(..., custom_metadata=...): not a parameter in 1.12.2."""
         session = self.project.assets.create_upload_session(groups=["main"])
         self.expect_unsupported(
             lambda: session.add_path(str(self.fx.single.path), custom_metadata={"k": "v"}),
@@ -654,6 +668,7 @@ class Tour:
         )
 
     def upload_custom_metadata_bytes(self) -> None:
+        """add_bytes(..., custom_metadata=...): not a parameter in 1.12.2."""
         session = self.project.assets.create_upload_session(groups=["main"])
         data = self.fx.single.path.read_bytes()
         self.expect_unsupported(
@@ -662,6 +677,7 @@ class Tour:
         )
 
     def upload_nifti_orientation(self) -> None:
+        """add_path(..., nifti_orientation='x'): not a parameter in 1.12.2."""
         session = self.project.assets.create_upload_session(groups=["main"])
         self.expect_unsupported(
             lambda: session.add_path(str(self.fx.nifti.path), nifti_orientation="x"),
@@ -669,6 +685,7 @@ class Tour:
         )
 
     def upload_dicom(self) -> None:
+        """add_path(a .dcm file): rejected client-side by 1.12.2."""
         session = self.project.assets.create_upload_session(groups=["main"])
         self.expect_unsupported(
             lambda: session.add_path(str(self.fx.dicom)),
@@ -676,7 +693,10 @@ class Tour:
         )
 
     def upload_background(self) -> None:
+        """Upload session with background=True (uploads, does not wait)."""
+
         def add(session: Any) -> None:
+            """Add each background image by path."""
             for fixture in self.fx.background:
                 session.add_path(str(fixture.path))
 
@@ -685,11 +705,13 @@ class Tour:
         )
 
     def upload_get_operation_ids(self) -> None:
+        """upload_session.get_operation_ids() after a background upload."""
         op_ids = self.state.upload_session.get_operation_ids()
         check(op_ids and all(op_id.startswith("op_") for op_id in op_ids), f"op ids {op_ids}")
         self.state.op_ids = list(op_ids)
 
     def operations_get(self) -> None:
+        """project.operations.get(op_id) for each upload operation."""
         check(self.state.op_ids, "no operation ids from the background upload")
         for op_id in self.state.op_ids:
             operation = self.project.operations.get(op_id)
@@ -701,12 +723,14 @@ class Tour:
             )
 
     def operations_wait_until_done(self) -> None:
+        """project.operations.wait_until_done(op_id) reaches Finished."""
         check(self.state.op_ids, "no operation ids from the background upload")
         for op_id in self.state.op_ids:
             operation = self.project.operations.wait_until_done(op_id)
             check(operation.status.overview == "Finished", f"{op_id}: {operation.status}")
 
     def upload_wait_until_done(self) -> None:
+        """upload_session.wait_until_done(), then the background assets are checked."""
         self.state.upload_session.wait_until_done()
         for fixture in self.fx.background:
             self.verify_asset(fixture)
@@ -720,16 +744,19 @@ class Tour:
         ]
 
     def assets_get_by_id(self) -> None:
+        """assets.get(asset_id)."""
         asset_id = self.state.asset_ids[self.fx.single.filename]
         asset = self.project.assets.get(asset_id)
         check(asset.id == asset_id, f"asset id {asset.id!r}")
         check(asset.filename == self.fx.single.filename, f"filename {asset.filename!r}")
 
     def assets_get_by_filename(self) -> None:
+        """assets.get(filename) for every uploaded asset, with all its checks."""
         for fixture in self.uploaded_fixtures():
             self.verify_asset(fixture)
 
     def assets_download_url(self) -> None:
+        """The docs' download example: fetch assets.get(filename)['url']."""
         url = self.project.assets.get(self.fx.single.filename)["url"]
         check(url, "asset url is empty, the documented download example cannot work")
         require_loopback(url)
@@ -738,12 +765,14 @@ class Tour:
         check(data == self.fx.single.path.read_bytes(), "downloaded bytes differ from upload")
 
     def assets_update_status(self) -> None:
+        """assets.update(id, {'status': 'Annotated'}): returned and stored."""
         asset_id = self.state.asset_ids[self.fx.single.filename]
         updated = self.project.assets.update(asset_id, {"status": "Annotated"})
         check(updated.status == "Annotated", f"update returned status {updated.status!r}")
         check(self.project.assets.get(asset_id).status == "Annotated", "status not stored")
 
     def assets_update_custom_metadata(self) -> None:
+        """assets.update(id, {'custom_metadata': ...}): rejected by 1.12.2."""
         asset_id = self.state.asset_ids[self.fx.single.filename]
         self.expect_unsupported(
             lambda: self.project.assets.update(
@@ -753,6 +782,7 @@ class Tour:
         )
 
     def assets_list_default(self) -> None:
+        """assets.list(): every upload listed with its size."""
         page = self.project.assets.list()
         listed = {asset.filename: asset for asset in page["data"]}
         for fixture in self.uploaded_fixtures():
@@ -761,6 +791,7 @@ class Tour:
             check(size == fixture.size, f"{fixture.filename}: listed size {size}")
 
     def assets_list_pages(self) -> None:
+        """assets.list({'limit': 2}) pages: next_page, prev_page, and a full walk."""
         first = self.project.assets.list({"limit": 2})
         check(len(first["data"]) == 2, f"first page has {len(first['data'])} items")
         next_page = first["next_page"]
@@ -784,6 +815,7 @@ class Tour:
         check(set(walked) == set(everything), "walking the pages misses assets")
 
     def assets_list_filters(self) -> None:
+        """assets.list(filters=...) by status, groups, filename and status+groups."""
         annotated = self.project.assets.list(filters={"status": "Annotated"})["data"]
         check(
             [asset.filename for asset in annotated] == [self.fx.single.filename],
@@ -807,6 +839,7 @@ class Tour:
         )
 
     def assets_list_groups_all(self) -> None:
+        """assets.list_groups(): the statistics of every group."""
         groups = {group.group: group.statistic for group in self.project.assets.list_groups()}
         check({"main", "dataset"} <= set(groups), f"groups {sorted(groups)}")
         check(groups["dataset"].total_assets == 2, f"dataset group: {groups['dataset']}")
@@ -815,6 +848,7 @@ class Tour:
         check(groups["main"].annotated_assets >= 1, f"main group: {groups['main']}")
 
     def assets_list_groups_named(self) -> None:
+        """assets.list_groups(['dataset', 'main'])."""
         groups = self.project.assets.list_groups(["dataset", "main"])
         check(
             sorted(group.group for group in groups) == ["dataset", "main"],
@@ -822,6 +856,7 @@ class Tour:
         )
 
     def assets_delete(self) -> None:
+        """assets.delete(id): gone by id and filename, and its annotations with it."""
         asset_id = self.state.asset_ids[self.fx.bytes_image.filename]
         if not self.project.annotations.list(filters={"asset_ids": [asset_id]})["data"]:
             box = box_from_pixels(self.fx.bytes_image, "cat", (1, 1, 20, 20))
@@ -851,6 +886,7 @@ class Tour:
     # ---- 03 annotations -------------------------------------------------------------------
 
     def annotations_create(self) -> None:
+        """annotations.create({... Rectangle ...}) on an asset fetched by filename."""
         asset = self.project.assets.get(self.fx.single.filename)  # "get asset by filename"
         box = box_from_pixels(self.fx.single, "boat", (10, 8, 40, 30))
         created = self.project.annotations.create(
@@ -864,6 +900,7 @@ class Tour:
         self.state.expected_boxes.append(box)
 
     def annotations_get(self) -> None:
+        """annotations.get(id, include_attributes=True)."""
         annotation_id = self.state.annotation_id
         check(annotation_id, "no annotation was created")
         annotation = self.project.annotations.get(annotation_id, include_attributes=True)
@@ -871,6 +908,7 @@ class Tour:
         check(annotation.tag == "boat", f"tag {annotation.tag!r}")
 
     def annotations_list(self) -> None:
+        """annotations.list(pagination, filters, include_attributes) and a page cursor."""
         asset_id = self.state.asset_ids[self.fx.single.filename]
         page = self.project.annotations.list(
             pagination={"limit": 500},
@@ -899,11 +937,13 @@ class Tour:
         self.project.annotations.delete(other.id)
 
     def annotations_list_by_filename(self) -> None:
+        """annotations.list(filters={'asset_ids': [assets.get(name).id]})."""
         asset = self.project.assets.get(self.fx.single.filename)
         page = self.project.annotations.list(filters={"asset_ids": [asset.id]})
         check(self.state.annotation_id in page_ids(page), "created annotation not listed")
 
     def annotations_delete(self) -> None:
+        """The docs' example: delete the first 'dog' annotation of an asset."""
         asset = self.project.assets.get(self.fx.folder_images[0].filename)
         box = box_from_pixels(self.fx.folder_images[0], "dog", (5, 5, 20, 20))
         self.project.annotations.create(
@@ -921,6 +961,7 @@ class Tour:
         check(annotation_id not in [item.id for item in remaining], "deleted annotation listed")
 
     def import_add_path_file(self) -> None:
+        """Import session with add_path(a CSV four-corner file)."""
         boxes = [
             box_from_pixels(self.fx.single, "boat", (30, 20, 60, 45)),
             box_from_pixels(self.fx.folder_images[0], "boat", (12, 10, 80, 50)),
@@ -930,6 +971,7 @@ class Tour:
         self.verify_imported(boxes)
 
     def import_add_path_folder(self) -> None:
+        """Import session with add_path(a folder of CSV files)."""
         boxes_a = [box_from_pixels(self.fx.folder_images[1], "dog", (0, 0, 25, 30))]
         boxes_b = [box_from_pixels(self.fx.folder_images[2], "cat", (40, 10, 79, 59))]
         self.fx.annotation_file("import-a.csv", self.csv_for(boxes_a), in_folder=True)
@@ -938,6 +980,7 @@ class Tour:
         self.verify_imported(boxes_a + boxes_b)
 
     def import_add_bytes_background(self) -> None:
+        """Background import session with add_bytes, wait_until_done, get_logs."""
         boxes = [
             box_from_pixels(self.fx.background[0], "boat", (5, 5, 65, 35)),
             box_from_pixels(self.fx.bytes_image, "cat", (1, 1, 39, 29)),
@@ -953,6 +996,7 @@ class Tour:
         self.verify_imported(boxes)
 
     def import_get_logs_on_error(self) -> None:
+        """The docs' get_logs example: an import of an out-of-bounds box fails."""
         width, height = self.fx.single.width, self.fx.single.height
         content = fourcorner_csv(
             [(self.fx.single.filename, (width + 50, 5, width + 90, height + 40), "boat")]
@@ -993,11 +1037,13 @@ class Tour:
         }
 
     def annotations_create_export(self) -> None:
+        """annotations.create_export(csv_fourcorner, split 0.5) reaches Finished."""
         operation = self.project.annotations.create_export(self.export_options())
         check(operation.status.overview == "Finished", f"export operation {operation.status}")
         self.state.export_op_ids.append(operation.id)
 
     def annotations_create_export_background(self) -> None:
+        """create_export(background=True), then operations.wait_until_done."""
         operation = self.project.annotations.create_export(self.export_options(), background=True)
         check(operation.id.startswith("op_"), f"operation id {operation.id!r}")
         done = self.project.operations.wait_until_done(operation.id)
@@ -1005,6 +1051,7 @@ class Tour:
         self.state.export_op_ids.append(operation.id)
 
     def annotations_download_exported_file(self) -> None:
+        """download_exported_file(op_id, path): every annotation is in the CSVs."""
         check(self.state.export_op_ids, "no export operation")
         expected = self.boxes_of(self.all_annotations())
         check(expected, "project has no rectangle annotations to export")
@@ -1031,6 +1078,7 @@ class Tour:
     # ---- 04 batch datasets ----------------------------------------------------------------
 
     def datasets_create(self) -> None:
+        """batch.datasets.create(name, dataset_path) (three of them, for paging)."""
         urls = [f"{self.config.base_url}/_tour/item-{index}.png" for index in range(5)]
         path = self.fx.dataset_file(urls)
         for index in range(3):  # three datasets, so that a page of 2 has a next page
@@ -1045,6 +1093,7 @@ class Tour:
         self.state.dataset_items = len(urls)
 
     def datasets_wait_until_done(self) -> None:
+        """batch.datasets.wait_until_done(id): Uploaded, item_count = NDJSON lines."""
         check(self.state.dataset_ids, "no dataset was created")
         for dataset_id in self.state.dataset_ids:
             dataset = self.project.batch.datasets.wait_until_done(dataset_id)
@@ -1053,6 +1102,7 @@ class Tour:
             check(count == self.state.dataset_items, f"item_count {count}")
 
     def datasets_get(self) -> None:
+        """batch.datasets.get(id)."""
         dataset_id = self.state.dataset_ids[0]
         dataset = self.project.batch.datasets.get(dataset_id)
         check(dataset.id == dataset_id, f"dataset id {dataset.id!r}")
@@ -1060,10 +1110,12 @@ class Tour:
         check(dataset.status.item_count == self.state.dataset_items, f"{dataset.status}")
 
     def datasets_list(self) -> None:
+        """batch.datasets.list(): every created dataset listed."""
         listed = page_ids(self.project.batch.datasets.list())
         check(set(self.state.dataset_ids) <= set(listed), f"listed {listed}")
 
     def datasets_list_positional(self) -> None:
+        """The docs' batch.datasets.list({'limit': 2}): 1.12.2 ignores it."""
         # The docs pass pagination positionally; 1.12.2's first parameter is show_expired.
         page = self.project.batch.datasets.list({"limit": 2})
         if len(page["data"]) > 2 and not page["next_page"]:
@@ -1075,6 +1127,7 @@ class Tour:
         check(len(page["data"]) == 2 and page["next_page"], "page of 2 with a next_page")
 
     def datasets_list_pages(self) -> None:
+        """batch.datasets.list(pagination=...) pages: next_page and prev_page."""
         datasets = self.project.batch.datasets
         first = datasets.list(pagination={"limit": 2})
         check(len(first["data"]) == 2 and first["next_page"], "page of 2 with a next_page")
@@ -1085,6 +1138,7 @@ class Tour:
         check(page_ids(back) == page_ids(first), "prev_page does not lead back to page one")
 
     def datasets_delete(self) -> None:
+        """batch.datasets.delete(id): gone from get and list."""
         dataset_id = self.state.dataset_ids[0]
         response = self.project.batch.datasets.delete(dataset_id)
         check(response.deleted is True, f"delete response {response}")
@@ -1096,12 +1150,14 @@ class Tour:
     # ---- 05 workflows ---------------------------------------------------------------------
 
     def workflows_list(self) -> None:
+        """workflows.list() (the emulator seeds two workflows)."""
         flows = self.project.workflows.list()
         check(flows, "the project has no workflows")
         check(all(flow.project_id == self.config.project_id for flow in flows), f"{flows}")
         self.state.flow_id = flows[0].id
 
     def workflows_find_by_title(self) -> None:
+        """The docs' next(flow for flow in workflows.list() if title matches)."""
         title = self.project.workflows.get(self.state.flow_id).title
         workflow = next(
             (flow for flow in self.project.workflows.list() if flow.title == title), None
@@ -1109,15 +1165,18 @@ class Tour:
         check(workflow is not None and workflow.title == title, f"no workflow titled {title!r}")
 
     def workflows_get(self) -> None:
+        """workflows.get(flow_id)."""
         flow_id = self.state.flow_id
         check(flow_id, "no workflow listed")
         workflow = self.project.workflows.get(flow_id)
         check(workflow.id == flow_id and workflow.title, f"{workflow}")
 
     def workflows_update_dict(self) -> None:
+        """workflows.update(flow_id, {'title': ...})."""
         self.update_title(lambda title: {"title": title}, "My awesome workflow")
 
     def workflows_update_flow_metadata(self) -> None:
+        """workflows.update(flow_id, ApiTypes.FlowMetadata(title=...))."""
         flow_metadata = self.sdk.nexus.ApiTypes.FlowMetadata
         self.update_title(lambda title: flow_metadata(title=title), "My Awesome Workflow")
 
@@ -1130,6 +1189,7 @@ class Tour:
         check(self.project.workflows.get(flow_id).title == title, "title not stored")
 
     def workflows_update_by_title(self) -> None:
+        """The docs' example: update the workflow found by its title."""
         flow_id = next(
             flow for flow in self.project.workflows.list() if flow.title == "My Awesome Workflow"
         )["id"]
@@ -1138,6 +1198,7 @@ class Tour:
         check(self.project.workflows.get(flow_id).title == "New Workflow Title", "not stored")
 
     def workflows_delete(self) -> None:
+        """workflows.delete() of the workflow found by title: gone from get and list."""
         flow_id = next(
             flow for flow in self.project.workflows.list() if flow.title == "New Workflow Title"
         )["id"]
@@ -1149,6 +1210,7 @@ class Tour:
     # ---- the emulator's own account ------------------------------------------------------
 
     def emulator_storage_stats(self) -> None:
+        """Control plane: no CRC32C or size failures, no upload session left open."""
         # The official client ignores signed-URL upload failures (weaknesses #1 and #11), so
         # ask the emulator's control plane whether every stored byte passed its checks.
         url = f"{self.config.base_url}/_emulator/stats"
@@ -1310,6 +1372,7 @@ def tour_watchdog(seconds: int) -> Iterator[None]:
     """Hard-stop the process if the whole tour hangs (e.g. a client polling for 10 hours)."""
 
     def expire() -> None:
+        """Report the hang and leave without waiting for stuck client threads."""
         print(f"FAIL tour: did not finish within {seconds} s", flush=True)
         print("0 passed, 1 failed, 0 skipped", flush=True)
         os._exit(1)
