@@ -109,7 +109,7 @@ async def json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise bad_request("Request body must be valid JSON") from None
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")

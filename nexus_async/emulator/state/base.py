@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,7 +118,9 @@ class StateBase:
         if not isinstance(value, dict):
             raise bad_request("customMetadata must be an object")
         for key, item in value.items():
-            if not isinstance(key, str) or not isinstance(item, str | int | float | bool):
+            if not isinstance(item, str | int | float | bool) or (
+                isinstance(item, float) and not math.isfinite(item)
+            ):
                 raise bad_request(
                     f"customMetadata value of {key!r} must be a string, number or boolean"
                 )
@@ -172,6 +175,14 @@ def require_str_list(value: object, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise bad_request(f"{key} must be a list of non-empty strings")
     return list(value)
+
+
+def optional_str(body: dict[str, Any], key: str) -> str | None:
+    """``body[key]`` as a string when present, else 400."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{key} must be a string")
+    return value
 
 
 def require_object(value: object, key: str) -> dict[str, Any]:

@@ -138,7 +138,7 @@ class ImportMixin(ExportMixin):
         for raw in conditions:
             condition = require_object(raw, "conditions[]")
             pair = (condition.get("condition"), condition.get("status"))
-            if pair not in CONDITIONS:
+            if not all(isinstance(v, str) for v in pair) or pair not in CONDITIONS:
                 raise bad_request(f"Unsupported condition {pair[0]!r}={pair[1]!r}")
             pairs.append(pair)
         if not self._import_open(session):

@@ -7,7 +7,8 @@ import binascii
 from typing import Any
 
 from nexus_async.emulator.errors import bad_request
-from nexus_async.emulator.state.base import require_object, require_str
+from nexus_async.emulator.state.assets import guess_mime
+from nexus_async.emulator.state.base import optional_str, require_object, require_str
 from nexus_async.emulator.state.datasets import DatasetMixin
 from nexus_async.emulator.state.models import JsonDict, Project, Workspace
 
@@ -39,10 +40,10 @@ class SeedMixin(DatasetMixin):
         for raw in _list(document, "workspaces"):
             ws_spec = require_object(raw, "workspaces[]")
             workspace = self.create_workspace(
-                secret_key=ws_spec.get("secret_key"),
-                name=str(ws_spec.get("name", "Emulator Workspace")),
-                workspace_id=ws_spec.get("id"),
-                tier=str(ws_spec.get("tier", "Developer")),
+                secret_key=optional_str(ws_spec, "secret_key"),
+                name=optional_str(ws_spec, "name") or "Emulator Workspace",
+                workspace_id=optional_str(ws_spec, "id"),
+                tier=optional_str(ws_spec, "tier") or "Developer",
             )
             projects = [
                 self._seed_project(workspace, require_object(p, "projects[]"))
@@ -56,9 +57,9 @@ class SeedMixin(DatasetMixin):
     def _seed_project(self, workspace: Workspace, spec: dict[str, Any]) -> JsonDict:
         project = self.create_project(
             workspace.id,
-            name=str(spec.get("name", "Emulator Project")),
-            project_type=str(spec.get("type", "ObjectDetection")),
-            project_id=spec.get("id"),
+            name=optional_str(spec, "name") or "Emulator Project",
+            project_type=optional_str(spec, "type") or "ObjectDetection",
+            project_id=optional_str(spec, "id"),
             tags=[str(t) for t in _list(spec, "tags")],
             groups=[str(g) for g in _list(spec, "groups")] or ["main"],
             custom_statuses=[str(s) for s in _list(spec, "custom_statuses")],
@@ -73,8 +74,6 @@ class SeedMixin(DatasetMixin):
         return {"id": project.id, "name": project.name, "workflows": workflows, "assets": assets}
 
     def _seed_asset(self, project: Project, spec: dict[str, Any]) -> JsonDict:
-        from nexus_async.emulator.state.assets import guess_mime
-
         filename = require_str(spec, "filename")
         content = spec.get("content_base64")
         blobs = []
@@ -94,25 +93,28 @@ class SeedMixin(DatasetMixin):
         asset = self.store_asset(
             project,
             filename=filename,
-            mime=str(spec.get("mime") or guess_mime(filename)),
+            mime=optional_str(spec, "mime") or guess_mime(filename),
             size=size,
             blobs=blobs,
             groups=[str(g) for g in _list(spec, "groups")] or ["main"],
             visible_at=self.now(),
             custom_metadata=self.validate_custom_metadata(metadata) if metadata else None,
-            status=str(spec.get("status", "None")),
+            status=optional_str(spec, "status") or "None",
             dimensions=dimensions,
         )
         annotations = []
         for raw in _list(spec, "annotations"):
             entry = require_object(raw, "annotations[]")
+            frame = entry.get("frame")
+            if frame is not None and (not isinstance(frame, int) or isinstance(frame, bool)):
+                raise bad_request("frame must be an integer")
             annotation = self.add_annotation(
                 project,
                 asset.id,
                 require_str(entry, "tag"),
                 require_str(entry, "bound_type"),
                 entry.get("bound"),
-                frame=entry.get("frame"),
+                frame=frame,
             )
             annotations.append(annotation.id)
         return {"id": asset.id, "filename": asset.filename, "annotations": annotations}

@@ -29,6 +29,8 @@ class WorkspaceMixin(StateBase):
         key = secret_key or secrets.token_urlsafe(24)
         if key in self.store.workspace_by_key:
             raise bad_request("secret key already in use")
+        if workspace_id is not None and workspace_id in self.store.workspaces:
+            raise bad_request(f"workspace {workspace_id} already exists")
         workspace = Workspace(
             id=workspace_id or ids.workspace_id(),
             name=name,
