@@ -86,6 +86,7 @@ class ParamsModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
+        loc_by_alias=False,
         protected_namespaces=(),
     )
 

@@ -1,0 +1,34 @@
+"""Fixtures of the respx-based unit tests: a client on a fake endpoint, and a project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import respx
+
+from nexus_async import AsyncClient, Project
+
+BASE_URL = "https://api.test"
+SECRET = "test-secret-key-0123456789"
+PROJECT_ID = "proj_b705a30ae26671657f1fd51eb2d4739d"
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """A respx router for the fake API; every request must match a route."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client(sleeps: list[float]) -> AsyncIterator[AsyncClient]:
+    """A client of the fake API (retry sleeps recorded, not slept)."""
+    async with AsyncClient(SECRET, endpoint=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+def project(client: AsyncClient) -> Project:
+    """A handle on the test project."""
+    return client.get_project(PROJECT_ID)
