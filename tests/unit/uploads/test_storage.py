@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -276,3 +277,38 @@ async def test_injected_transport_spreads_over_clients() -> None:
 def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
     assert redact_url(httpx.URL(url) if "notaport" not in url else url) == redacted
+
+
+async def test_concurrency_bounded_by_max_connections(body_file: Path) -> None:
+
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200)
+
+    async with (
+        StorageClient(
+            max_connections=3,
+            small_body_size=0,
+            chunk_size=256,
+            transport=httpx.MockTransport(handler),
+        ) as storage,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(10):
+            group.start_soon(storage.send_file, "PUT", URL, {}, body_file)
+    assert peak == 3
+
+
+async def test_file_shrinking_mid_upload(body_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_async.uploads import storage as storage_module
+
+    monkeypatch.setattr(storage_module, "_read_range_sync", lambda *args: len(BODY) + 10)
+    async with StorageClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as s:
+        with pytest.raises(InvalidInputError, match="shrank"):
+            await s.send_file("PUT", URL, {}, body_file)
