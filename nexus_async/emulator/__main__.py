@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="blob directory (default: temporary)")
     parser.add_argument("--secret-key", help="secret key of the default workspace")
     parser.add_argument("--timing", choices=["instant", "realistic"], default="instant")
+    parser.add_argument("--queue-ms", type=int, help="override: ms an item waits in Queued")
+    parser.add_argument(
+        "--processing-ms", type=int, help="override: ms an item spends Running before it ends"
+    )
     parser.add_argument("--seed-file", type=Path, help="JSON seed document (as /_emulator/seed)")
     parser.add_argument("--no-default-project", action="store_true")
     parser.add_argument("--no-rate-limit", action="store_true")
@@ -37,8 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """An ``EmulatorConfig`` from parsed CLI options."""
+    timing = TimingConfig.for_mode(args.timing)
+    if args.queue_ms is not None:
+        timing.queue_ms = max(0, args.queue_ms)
+    if args.processing_ms is not None:
+        timing.processing_ms = max(0, args.processing_ms)
     return EmulatorConfig(
-        timing=TimingConfig.for_mode(args.timing),
+        timing=timing,
         rate_limit=RateLimitConfig(enabled=not args.no_rate_limit),
         data_dir=args.data_dir,
         default_project=not args.no_default_project,

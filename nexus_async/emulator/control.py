@@ -11,7 +11,8 @@ from nexus_async.emulator.routes.common import JSONResponse, json_body
 
 
 def control_routes(emulator: Emulator) -> list[Route]:
-    """``reset``, ``seed``, ``faults`` (POST adds, GET lists, DELETE clears) and ``stats``."""
+    """``reset``, ``seed``, ``faults`` (POST adds, GET lists, DELETE clears), ``stats``,
+    ``timing`` (POST changes the delays) and ``info`` (default key and ids)."""
 
     async def reset(request: Request) -> Response:
         return JSONResponse(emulator.reset())
@@ -32,6 +33,9 @@ def control_routes(emulator: Emulator) -> list[Route]:
     async def stats(request: Request) -> Response:
         return JSONResponse(emulator.stats())
 
+    async def timing(request: Request) -> Response:
+        return JSONResponse(emulator.set_timing(await json_body(request)))
+
     async def info(request: Request) -> Response:
         return JSONResponse(emulator.default_ids())
 
@@ -42,5 +46,6 @@ def control_routes(emulator: Emulator) -> list[Route]:
         Route("/_emulator/faults", list_faults, methods=["GET"], name="control_fault_list"),
         Route("/_emulator/faults", clear_faults, methods=["DELETE"], name="control_fault_clear"),
         Route("/_emulator/stats", stats, methods=["GET"], name="control_stats"),
+        Route("/_emulator/timing", timing, methods=["POST"], name="control_timing"),
         Route("/_emulator/info", info, methods=["GET"], name="control_info"),
     ]

@@ -6,7 +6,8 @@ from typing import Any
 
 from nexus_async.emulator.blobs import BlobStore, UrlSigner
 from nexus_async.emulator.clock import Clock, SystemClock
-from nexus_async.emulator.config import EmulatorConfig
+from nexus_async.emulator.config import EmulatorConfig, TimingConfig
+from nexus_async.emulator.errors import bad_request
 from nexus_async.emulator.faults import FaultSet
 from nexus_async.emulator.state import EmulatorState
 from nexus_async.emulator.stats import Stats
@@ -61,6 +62,19 @@ class Emulator:
     def add_fault(self, rule: object) -> dict[str, Any]:
         """Add a fault rule (see ``FaultRule``); returns it as JSON with its id."""
         return self.faults.add(rule).to_json()
+
+    def set_timing(self, spec: object) -> dict[str, int]:
+        """Change the delays (``queue_ms``, ``processing_ms``); returns the current values."""
+        if not isinstance(spec, dict):
+            raise bad_request("timing must be an object")
+        values = {}
+        for key in ("queue_ms", "processing_ms"):
+            value = spec.get(key, getattr(self.config.timing, key))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise bad_request(f"{key} must be a non-negative integer")
+            values[key] = value
+        self.config.timing = TimingConfig(**values)
+        return values
 
     def clear_faults(self) -> None:
         """Remove every fault rule."""

@@ -121,6 +121,13 @@ class EmulatorControl:
         result: dict[str, Any] = self._call("POST", "faults", rule)
         return result
 
+    def set_timing(self, queue_ms: int, processing_ms: int) -> dict[str, int]:
+        """Change the lifecycle delays of the running emulator."""
+        result: dict[str, int] = self._call(
+            "POST", "timing", {"queue_ms": queue_ms, "processing_ms": processing_ms}
+        )
+        return result
+
     def clear_faults(self) -> None:
         """Remove every fault rule."""
         self._call("DELETE", "faults")

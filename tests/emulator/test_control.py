@@ -169,3 +169,12 @@ async def test_bad_fault_rules_are_400(client: httpx.AsyncClient) -> None:
         response = await client.post("/_emulator/faults", json=rule)
         assert response.status_code == 400, rule
     assert (await client.get("/_emulator/faults")).json() == []
+
+
+async def test_timing_can_be_changed_at_run_time(client: httpx.AsyncClient) -> None:
+    changed = await client.post("/_emulator/timing", json={"queue_ms": 5, "processing_ms": 7})
+    assert changed.json() == {"queue_ms": 5, "processing_ms": 7}
+    bad = await client.post("/_emulator/timing", json={"queue_ms": -1})
+    assert bad.status_code == 400
+    info = (await client.get("/_emulator/info")).json()
+    assert set(info) == {"secret_key", "workspace_id", "project_id"}

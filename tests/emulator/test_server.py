@@ -79,6 +79,7 @@ async def test_async_context_manager_with_subprocess() -> None:
         ) as client:
             assert (await client.get("/workspace")).json()["id"] == server.workspace_id
         server.control.reset()
+        assert server.control.set_timing(0, 10) == {"queue_ms": 0, "processing_ms": 10}
     assert server._process is None
 
 
