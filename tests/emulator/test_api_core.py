@@ -218,3 +218,24 @@ async def test_workflows(client: httpx.AsyncClient, pid: str) -> None:
     deleted = await client.delete(f"/projects/{pid}/workflows/{flow_id}")
     assert deleted.json() == {"deleted": True, "id": flow_id}
     assert (await client.get(f"/projects/{pid}/workflows/{flow_id}")).status_code == 404
+
+
+async def test_metadata_query_subset(
+    client: httpx.AsyncClient, storage: httpx.AsyncClient, pid: str
+) -> None:
+    await upload_assets(client, storage, pid, {"a.png": png_bytes(1, 1), "b.png": png_bytes(1, 1)})
+    await client.patch(
+        f"/projects/{pid}/assets/a.png", json={"customMetadata": {"k": 1, "b": True}}
+    )
+    await client.patch(f"/projects/{pid}/assets/b.png", json={"customMetadata": {"k": "2"}})
+
+    async def names(query: str) -> list[str]:
+        response = await client.get(f"/projects/{pid}/assets?metadataQuery={query}&limit=10&")
+        return [a["filename"] for a in response.json()["data"]]
+
+    assert await names("k=1%20and%20b") == ["a.png"]
+    assert await names("k=2") == ["b.png"]
+    assert await names("k") == ["a.png", "b.png"]
+    assert await names("b=true%20AND%20k=1") == ["a.png"]
+    assert await names("missing") == []
+    assert (await client.get(f"/projects/{pid}/assets?metadataQuery==x")).status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections import Counter
 from pathlib import Path
@@ -92,6 +93,32 @@ CUSTOM_METADATA_KINDS = (
     "customMetadata#assetFilenameParent",
     "customMetadata#assetFilenameFrameParent",
 )
+
+
+def parse_metadata_query(text: str) -> list[tuple[str, str | None]]:
+    """Parse the emulator's ``metadataQuery`` subset: ``key=value`` or ``key`` terms joined
+    by ``and`` (case-insensitive); a bare ``key`` means "has this key"."""
+    terms: list[tuple[str, str | None]] = []
+    for raw in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        key, sep, value = raw.partition("=")
+        if not key.strip():
+            raise bad_request(f"Invalid metadataQuery term {raw!r}")
+        terms.append((key.strip(), value.strip() if sep else None))
+    return terms
+
+
+def metadata_matches(
+    metadata: dict[str, MetadataValue], terms: list[tuple[str, str | None]]
+) -> bool:
+    """Whether every term holds (values compare as their JSON text, strings unquoted)."""
+    for key, value in terms:
+        if key not in metadata:
+            return False
+        actual = metadata[key]
+        text = actual if isinstance(actual, str) else json.dumps(actual)
+        if value is not None and text != value.strip('"'):
+            return False
+    return True
 
 
 def mime_kind(mime: str) -> str | None:
@@ -205,6 +232,10 @@ class AssetMixin(WorkspaceMixin):
             assets = [a for a in assets if a.filename == filename]
         if isinstance(status, str):
             assets = [a for a in assets if a.status == status]
+        metadata_query = query.get("metadataQuery")
+        if isinstance(metadata_query, str) and metadata_query.strip():
+            terms = parse_metadata_query(metadata_query)
+            assets = [a for a in assets if metadata_matches(a.merged_metadata(), terms)]
         return self.paginate(assets, lambda a: a.seq, query.get("page"), query["limit"])
 
     # -- writes ----------------------------------------------------------------------
