@@ -50,7 +50,12 @@ def _walk(root: Path, accept: Callable[[str], bool]) -> tuple[list[Path], int]:
     pending: list[tuple[str, ...]] = [()]
     while pending:
         relative = pending.pop()
-        with os.scandir(root.joinpath(*relative)) as entries:
+        folder = root.joinpath(*relative)
+        try:
+            entries = os.scandir(folder)
+        except OSError as exc:
+            raise InvalidInputError(f"Cannot scan '{folder}': {exc.strerror or exc}") from exc
+        with entries:
             for entry in entries:
                 if _is_hidden(entry.name):
                     continue

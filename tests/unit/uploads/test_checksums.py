@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nexus_async.uploads import checksums
 from nexus_async.uploads.checksums import (
@@ -90,3 +92,25 @@ async def test_bytes_crc32c_small_on_loop_large_in_thread(monkeypatch: pytest.Mo
     big = bytes(2 * 1024 * 1024)
     assert await bytes_crc32c(big) == crc32c(big)
     assert hops == [len(big)]
+
+
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_encodings_round_trip(digest: int) -> None:
+    signed = crc32c_to_signed_int(digest)
+    assert -(2**31) <= signed < 2**31
+    assert signed.to_bytes(4, "big", signed=True) == digest.to_bytes(4, "big")
+    assert signed_int_to_crc32c(signed) == digest
+    assert base64_to_crc32c(crc32c_to_base64(digest)) == digest
+
+
+@given(st.binary(max_size=300), st.integers(min_value=0, max_value=300), st.integers(1, 64))
+def test_ranges_match_in_memory(data: bytes, offset: int, chunk_size: int) -> None:
+    import tempfile
+
+    offset = min(offset, len(data))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f"
+        path.write_bytes(data)
+        assert hash_file_range(path, chunk_size=chunk_size) == crc32c(data)
+        assert hash_file_range(path, offset=offset, chunk_size=chunk_size) == crc32c(data[offset:])
+        assert hash_file_range(path, length=offset, chunk_size=chunk_size) == crc32c(data[:offset])

@@ -106,3 +106,14 @@ async def test_symlinked_folders_not_followed(tmp_path: Path) -> None:
     (tmp_path / "real" / "loop").symlink_to(tmp_path / "real", target_is_directory=True)
     found = await discover_asset_files(tmp_path / "real")
     assert [p.name for p in found] == ["a.png"]
+
+
+async def test_unreadable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    touch(tmp_path, "a.png")
+
+    def refuse(path: object) -> object:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("nexus_async.uploads.discovery.os.scandir", refuse)
+    with pytest.raises(InvalidInputError, match=r"Cannot scan .*Permission denied"):
+        await discover_asset_files(tmp_path)
