@@ -65,7 +65,7 @@ def create_app(
                 FaultMiddleware,
                 faults=emulator.faults,
                 routes=routes,
-                stats=emulator.stats_data,
+                stats=emulator.counters,
             )
         ],
         exception_handlers={

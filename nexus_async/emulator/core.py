@@ -27,7 +27,7 @@ class Emulator:
         self.signer = UrlSigner(self.config.signing_secret)
         self.state = EmulatorState(self.config, self.clock, self.blobs)
         self.faults = FaultSet()
-        self.stats_data = Stats()
+        self.counters = Stats()
         self.secret_key: str | None = None
         self.workspace_id: str | None = None
         self.project_id: str | None = None
@@ -38,7 +38,7 @@ class Emulator:
         self.state.reset_store()
         self.blobs.clear()
         self.faults.clear()
-        self.stats_data.clear()
+        self.counters.clear()
         self.secret_key = self.workspace_id = self.project_id = None
         if self.config.default_project:
             workspace, project = self.state.seed_default()
@@ -82,7 +82,7 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """Counters: requests per route, storage traffic, open sessions, created resources."""
-        data = self.stats_data
+        data = self.counters
         created = self.state.store.created
         return {
             "requests": dict(data.requests),

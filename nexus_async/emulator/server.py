@@ -60,8 +60,16 @@ def bind_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
 
 
 def uvicorn_config(app: Starlette) -> uvicorn.Config:
-    """uvicorn settings: no websockets, no lifespan, warnings only, no access log."""
-    return uvicorn.Config(app, ws="none", lifespan="off", log_level="warning", access_log=False)
+    """uvicorn settings: no websockets, no lifespan, warnings only, no access log, and at most
+    5 s of graceful shutdown for connections still busy."""
+    return uvicorn.Config(
+        app,
+        ws="none",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 class SignalSafeServer(uvicorn.Server):

@@ -144,7 +144,7 @@ class Context:
 
     def route(self, path: str, method: str, name: str, handler: Handler) -> Route:
         """A Starlette route that counts its requests in the stats."""
-        counts = self.emulator.stats_data.requests
+        counts = self.emulator.counters.requests
 
         async def endpoint(request: Request) -> Response:
             counts[name] += 1

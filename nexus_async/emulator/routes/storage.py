@@ -91,7 +91,7 @@ def routes(ctx: Context) -> list[Route]:
     """The ``/_storage/...`` route serving every signed URL."""
     emulator = ctx.emulator
     state = ctx.state
-    stats = emulator.stats_data
+    stats = emulator.counters
 
     async def receive(request: Request, kind: str, expected_size: int | None) -> Path:
         """Stream the body to a new blob, verifying CRC-32C and size; return its path."""
