@@ -14,6 +14,7 @@ from starlette.routing import Route
 from nexus_async.emulator.blobs import Crc32c, parse_b64_crc32c
 from nexus_async.emulator.errors import StorageError
 from nexus_async.emulator.routes.common import Context, parse_query
+from nexus_async.emulator.state import StorageSlot
 
 DOWNLOAD_CHUNK = 1024 * 1024
 FLUSH_BYTES = 1024 * 1024
@@ -93,13 +94,12 @@ def routes(ctx: Context) -> list[Route]:
     state = ctx.state
     stats = emulator.counters
 
-    async def receive(request: Request, kind: str, expected_size: int | None) -> Path:
-        """Stream the body to a new blob, verifying CRC-32C and size; return its path."""
+    async def receive(request: Request, slot: StorageSlot) -> tuple[Path, int, int]:
+        """Stream the body to a new blob, verifying CRC-32C and size; (path, size, crc)."""
         declared = _declared_crc(request)
         if declared == "bad":
             raise StorageError(400, "InvalidDigest", "x-goog-hash is malformed")
-        path = emulator.blobs.new_path(kind)
-        sink = BlobSink(path)
+        sink = BlobSink(emulator.blobs.new_path(slot.blob_kind))
         try:
             async for chunk in request.stream():
                 if chunk:
@@ -108,57 +108,37 @@ def routes(ctx: Context) -> list[Route]:
         except BaseException:
             sink.discard()
             raise
-        size = sink.size
-        stats.storage_bytes_received += size
+        stats.storage_bytes_received += sink.size
         actual = sink.checksum.value()
         if isinstance(declared, int) and declared != actual:
-            path.unlink(missing_ok=True)
+            sink.discard()
             stats.checksum_failures += 1
             raise StorageError(400, "BadDigest", "The CRC32C you specified did not match")
-        if expected_size is not None and size != expected_size:
-            path.unlink(missing_ok=True)
+        expected = slot.expected_size
+        if expected is not None and sink.size != expected:
+            sink.discard()
             stats.size_mismatches += 1
-            raise StorageError(400, "BadDigest", f"Received {size} bytes, expected {expected_size}")
-        request.state.blob_size = size
-        request.state.blob_crc = actual
-        return path
+            raise StorageError(400, "BadDigest", f"Received {sink.size} bytes, expected {expected}")
+        return sink.path, sink.size, actual
 
     async def put_object(request: Request, segments: list[str]) -> Response:
-        kind = segments[0]
+        slot = state.storage_slot(segments)
         generation_zero = request.headers.get("x-goog-if-generation-match") == "0"
-        if kind == "ingest" and len(segments) == 3:
-            session, item = state.ingest_slot(segments[1], segments[2])
-            if generation_zero and item.received_at is not None:
-                raise StorageError(412, "PreconditionFailed")
-            path = await receive(request, "assets", item.size)
-            session, item = state.ingest_slot(segments[1], segments[2])
-            state.receive_item(session, item, [path])
-            return Response(status_code=200)
-        if kind == "multipart" and len(segments) == 3:
-            upload, number = state.multipart_slot(segments[1], segments[2])
-            path = await receive(request, "parts", None)
-            upload, number = state.multipart_slot(segments[1], segments[2])
-            etag = state.store_part(
-                upload, number, path, request.state.blob_size, request.state.blob_crc
-            )
-            return Response(status_code=200, headers={"ETag": etag})
-        if kind == "imports" and len(segments) == 3:
-            import_session, file = state.import_slot(segments[1], segments[2])
-            path = await receive(request, "imports", file.size)
-            import_session, file = state.import_slot(segments[1], segments[2])
-            state.receive_import_file(import_session, file, path)
-            return Response(status_code=200)
-        if kind == "datasets" and len(segments) == 2:
-            dataset = state.dataset_slot(segments[1])
-            try:
-                path = await receive(request, "datasets", dataset.size_bytes)
-            except StorageError as error:
-                state.dataset_upload_failed(dataset, error.message)
-                raise
-            dataset = state.dataset_slot(segments[1])
-            state.receive_dataset(dataset, path)
-            return Response(status_code=200)
-        raise StorageError(404, "NoSuchKey")
+        if slot.written and (generation_zero or slot.write_once):
+            raise StorageError(412, "PreconditionFailed", "The object already exists")
+        try:
+            path, size, crc = await receive(request, slot)
+        except StorageError as error:
+            state.storage_failed(slot, error.message)
+            raise
+        # The request may have taken a while: re-check (e.g. session cancelled meanwhile).
+        try:
+            slot = state.storage_slot(segments)
+            headers = state.storage_commit(slot, path, size, crc)
+        except StorageError:
+            path.unlink(missing_ok=True)
+            raise
+        return Response(status_code=200, headers=headers)
 
     def get_object(segments: list[str]) -> Response:
         if segments[0] == "assets" and len(segments) == 2:

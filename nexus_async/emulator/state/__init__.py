@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from nexus_async.emulator.state.base import CreationCounters, Page, Store
-from nexus_async.emulator.state.seeding import SeedMixin
+from nexus_async.emulator.state.storage import StorageMixin, StorageSlot
 
 
-class EmulatorState(SeedMixin):
+class EmulatorState(StorageMixin):
     """All resource families combined; the object the routes talk to."""
 
 
-__all__ = ["CreationCounters", "EmulatorState", "Page", "Store"]
+__all__ = ["CreationCounters", "EmulatorState", "Page", "StorageSlot", "Store"]

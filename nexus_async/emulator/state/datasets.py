@@ -118,8 +118,6 @@ class DatasetMixin(ImportMixin):
         dataset = self.store.datasets.get(name.removesuffix(".ndjson"))
         if dataset is None:
             raise StorageError(404, "NoSuchKey")
-        if dataset.uploaded_at is not None:
-            raise StorageError(412, "PreconditionFailed", "The object already exists")
         return dataset
 
     def receive_dataset(self, dataset: Dataset, blob: Path) -> None:
