@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -131,3 +133,34 @@ def test_thread_server_exposes_in_process_emulator() -> None:
         root = server.emulator.blobs.root
         assert root.exists()
     assert not root.exists()
+
+
+def test_client_disconnect_mid_upload_stores_nothing(nexus_emulator: EmulatorServer) -> None:
+    data = png_bytes(8, 8, extra=b"z" * 100_000)
+    pid = nexus_emulator.project_id
+    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
+    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as api:
+        item = {
+            "filename": "a.png",
+            "size": len(data),
+            "crc32c": crc_signed(data),
+            "mime": "image/png",
+        }
+        session = api.post(f"/projects/{pid}/assetuploadsessions", json={"assets": [item]}).json()
+        upload = session["assets"][0]["upload"]
+        url = httpx.URL(upload["url"])
+        lines = [f"PUT {url.raw_path.decode()} HTTP/1.1", f"Host: {url.host}:{url.port}"]
+        lines += [f"{k}: {v}" for k, v in upload["headers"].items()]
+        lines.append(f"Content-Length: {len(data)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        with socket.create_connection((url.host, url.port or 80)) as sock:
+            sock.sendall(head + data[: len(data) // 2])
+        deadline = time.monotonic() + 5
+        while nexus_emulator.control.stats()["storage"]["requests"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert api.get(f"/projects/{pid}/assets").json()["data"] == []
+        stored = httpx.request(
+            upload["method"], upload["url"], headers=upload["headers"], content=data
+        )
+        assert stored.status_code == 200

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -131,6 +131,9 @@ def routes(ctx: Context) -> list[Route]:
         except StorageError as error:
             state.storage_failed(slot, error.message)
             raise
+        except ClientDisconnect:
+            # The client went away mid-body: nothing was stored and nobody reads the answer.
+            return Response(status_code=499)
         # The request may have taken a while: re-check (e.g. session cancelled meanwhile).
         try:
             slot = state.storage_slot(segments)
