@@ -15,7 +15,7 @@ from nexus_async.emulator.config import EmulatorConfig
 from nexus_async.emulator.control import control_routes
 from nexus_async.emulator.core import Emulator
 from nexus_async.emulator.errors import ApiError, StorageError
-from nexus_async.emulator.faults import FaultMiddleware
+from nexus_async.emulator.faults import ConnectionDropped, FaultMiddleware
 from nexus_async.emulator.routes import Context, api_routes
 from nexus_async.emulator.routes.common import JSONResponse
 
@@ -44,7 +44,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected emulator error", exc_info=exc)
+    if not isinstance(exc, ConnectionDropped):  # dropped on purpose by a fault rule
+        logger.error("unexpected emulator error", exc_info=exc)
     body = {"code": "InternalServerError", "message": "Internal Server Error"}
     return JSONResponse(body, status_code=500)
 

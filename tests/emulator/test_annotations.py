@@ -307,3 +307,26 @@ async def test_dataset_failures(
     assert got["status"]["overview"] == "FailedUpload"
     bad = {"name": "d", "spec": {"source": {"kind": "Other", "sizeBytes": 1, "crc32c": "x"}}}
     assert (await client.post(f"/projects/{pid}/batch/datasets", json=bad)).status_code == 400
+
+
+async def test_export_in_a_format_unfit_for_the_project_errors(
+    client: httpx.AsyncClient, pid: str, emulator: Emulator
+) -> None:
+    created = await client.post(
+        f"/projects/{pid}/annotationexports", json={"format": "csv_classification"}
+    )
+    operation = created.json()
+    assert operation["status"]["overview"] == "Errored"
+    assert operation["status"]["progress"]["withStatus"]["Errored"] == 1
+    result = (await client.get(f"/projects/{pid}/annotationexports/{operation['id']}")).json()
+    assert result == {"opId": operation["id"], "status": "Errored"}
+    seeded = emulator.seed({"workspaces": [{"projects": [{"type": "Classification"}]}]})
+    workspace = seeded["workspaces"][0]
+    other = workspace["projects"][0]["id"]
+    headers = {"Secret-Key": workspace["secret_key"]}
+    fits = await client.post(
+        f"/projects/{other}/annotationexports",
+        json={"format": "csv_classification"},
+        headers=headers,
+    )
+    assert fits.json()["status"]["overview"] == "Finished"

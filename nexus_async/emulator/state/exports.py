@@ -51,6 +51,18 @@ EXPORT_FORMATS = frozenset(
 )
 
 
+CLASSIFICATION_FORMATS = frozenset(
+    ["csv_classification", "classification_tfrecord", "classification_3d_tfrecord"]
+)
+
+
+def format_fits_project(export_format: str, project_type: str) -> bool:
+    """Classification projects export only classification formats, and vice versa; an
+    export in a format that does not fit ends ``Errored`` (nexus-api.md §15.7)."""
+    is_classification_format = export_format in CLASSIFICATION_FORMATS
+    return is_classification_format == (project_type == "Classification")
+
+
 class ExportMixin(OperationMixin):
     """Annotation exports."""
 
@@ -69,12 +81,15 @@ class ExportMixin(OperationMixin):
             raise bad_request("options.seed must be an integer")
         if not isinstance(normalized, bool):
             raise bad_request("options.normalized must be a boolean")
-        archive = self._build_archive(project, export_format, float(split), seed, normalized)
         now = self.now()
         op_id = ids.uuid_id("op_")
-        export = Export(
-            op_id, project.id, export_format, now, self.blobs.write_bytes("exports", archive)
-        )
+        if format_fits_project(export_format, project.type):
+            archive = self._build_archive(project, export_format, float(split), seed, normalized)
+            export = Export(
+                op_id, project.id, export_format, now, self.blobs.write_bytes("exports", archive)
+            )
+        else:
+            export = Export(op_id, project.id, export_format, now, None, errored=True)
         self.store.exports[op_id] = export
         operation = Operation(op_id, project.id, EXPORT_KIND, "whole operation", now, op_id)
         self.store.operations[op_id] = operation
