@@ -16,6 +16,7 @@ from nexus_async._constants import (
     POOL_TIMEOUT,
     READ_TIMEOUT,
     SECRET_KEY_ENV,
+    SESSION_CREATIONS_PER_WINDOW,
 )
 from nexus_async._exceptions import ConfigurationError
 from nexus_async._retry import RetryPolicy
@@ -23,6 +24,7 @@ from nexus_async._transport import RequestOptions, Transport
 from nexus_async.resources.projects import Project
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workspace import Workspace
+from nexus_async.uploads.rate_limit import SessionCreationLimits
 
 __all__ = ["AsyncClient"]
 
@@ -71,6 +73,8 @@ class AsyncClient:
         http_client: an :class:`httpx.AsyncClient` to use for API calls (you close it).
         mtls_certificate_file_path, mtls_private_key_file_path: authenticate with a client
             certificate instead of a secret key.
+        upload_sessions_per_window: upload sessions this client creates per project in any
+            300 s (the server allows 15); None disables the client-side wait.
 
     Example::
 
@@ -90,6 +94,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         mtls_certificate_file_path: str | None = None,
         mtls_private_key_file_path: str | None = None,
+        upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
     ) -> None:
         secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
         cert = _mtls_pair(mtls_certificate_file_path, mtls_private_key_file_path)
@@ -109,6 +114,7 @@ class AsyncClient:
             http_client=http_client,
             cert=cert,
         )
+        self._creation_limits = SessionCreationLimits(upload_sessions_per_window)
 
     def __repr__(self) -> str:
         return f"AsyncClient(endpoint={self.endpoint!r})"
@@ -146,6 +152,7 @@ class AsyncClient:
         """
         derived = object.__new__(AsyncClient)
         derived.endpoint = self.endpoint
+        derived._creation_limits = self._creation_limits
         retry = (
             None if max_retries is None else self._transport.retry.replace(max_retries=max_retries)
         )
@@ -163,8 +170,11 @@ class AsyncClient:
         infos = await self._transport.request(
             "GET", "/workspace/projects", cast_to=list[ProjectInfo], **options
         )
-        return [Project(self._transport, info.id, info) for info in infos]
+        return [self._project(info.id, info) for info in infos]
 
     def get_project(self, project_id: str) -> Project:
         """A handle on one project (no I/O). ``proj_`` is added when missing."""
-        return Project(self._transport, project_id)
+        return self._project(project_id)
+
+    def _project(self, project_id: str, info: ProjectInfo | None = None) -> Project:
+        return Project(self._transport, project_id, info, creation_limits=self._creation_limits)

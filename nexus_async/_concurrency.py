@@ -8,8 +8,9 @@ typed as documented; several distinct errors still come out as a group.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -17,7 +18,9 @@ from anyio.abc import TaskGroup
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on Python 3.10 only
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["task_group"]
+__all__ = ["for_each_bounded", "task_group"]
+
+ItemT = TypeVar("ItemT")
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -46,3 +49,26 @@ async def task_group() -> AsyncIterator[TaskGroup]:
         if len(real) == 1:
             raise real[0] from None
         raise
+
+
+async def for_each_bounded(
+    items: Iterable[ItemT], work: Callable[[ItemT], Awaitable[None]], *, limit: int
+) -> None:
+    """Run ``work(item)`` for every item with at most ``limit`` running at once.
+
+    A fixed set of workers pulls from one shared iterator, so thousands of items never become
+    thousands of waiting tasks. The first failure cancels the rest and propagates. Example::
+
+        await for_each_bounded(files, upload_one, limit=32)
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:
+            await work(item)
+
+    async with task_group() as group:
+        for _ in range(limit):
+            group.start_soon(worker)

@@ -225,10 +225,10 @@ class InternalServerError(APIStatusError):
 class APIResponseError(APIError):
     """A successful status whose body is empty, not JSON, or not the shape of the expected model."""
 
-    def __init__(self, message: str, *, response: httpx.Response) -> None:
-        super().__init__(message, request=response.request)
+    def __init__(self, message: str, *, response: httpx.Response | None = None) -> None:
+        super().__init__(message, request=None if response is None else response.request)
         self.response = response
-        self.status_code = response.status_code
+        self.status_code = None if response is None else response.status_code
 
 
 class StorageError(NexusError):

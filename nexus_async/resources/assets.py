@@ -4,18 +4,31 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from typing_extensions import Unpack
 
-from nexus_async._constants import DEFAULT_PAGE_LIMIT
+from nexus_async._constants import (
+    CHUNK_SIZE,
+    DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_PAGE_LIMIT,
+    DEFAULT_PART_CONCURRENCY,
+    DEFAULT_UPLOAD_CONCURRENCY,
+    MAX_ASSETS_PER_SESSION,
+    MAX_PAGE_LIMIT,
+    MULTIPART_THRESHOLD,
+)
 from nexus_async._models import coerce_params
 from nexus_async._pagination import Page, Pagination, iterate_pages, resolve_pagination
-from nexus_async._transport import RequestOptions
+from nexus_async._transport import RequestOptions, Transport
+from nexus_async.polling import PollSchedule
 from nexus_async.resources._base import ProjectResource, require_id
+from nexus_async.resources.operations import Operations
 from nexus_async.types.assets import Asset, AssetFilter, AssetGroup, AssetUpdate
 from nexus_async.types.common import DeleteResponse
+from nexus_async.uploads.asset_session import UploadProgress, UploadSession
+from nexus_async.uploads.rate_limit import SessionCreationLimits
 
 __all__ = ["Assets"]
 
@@ -28,7 +41,21 @@ class Assets(ProjectResource):
     await project.assets.update(asset.id, {"status": "Annotated"})
     async for asset in project.assets.iter(filters={"groups": ["main"]}):
         ...
+    async with project.assets.create_upload_session(groups=["main"]) as session:
+        await session.add_path("folder/of/images")
     """
+
+    def __init__(
+        self,
+        transport: Transport,
+        project_id: str,
+        *,
+        operations: Operations,
+        creation_limits: SessionCreationLimits,
+    ) -> None:
+        super().__init__(transport, project_id)
+        self._operations = operations
+        self._creation_limits = creation_limits
 
     async def list(
         self,
@@ -105,4 +132,62 @@ class Assets(ProjectResource):
             cast_to=builtins.list[AssetGroup],
             query={"group": names},
             **options,
+        )
+
+    def create_upload_session(
+        self,
+        groups: Sequence[str] | None = None,
+        background: bool = False,
+        *,
+        max_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY,
+        chunk_size: int = CHUNK_SIZE,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+        part_concurrency: int = DEFAULT_PART_CONCURRENCY,
+        batch_size: int = MAX_ASSETS_PER_SESSION,
+        skip_existing: bool = False,
+        progress: Callable[[UploadProgress], None] | None = None,
+        timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
+        poll_schedule: PollSchedule | None = None,
+    ) -> UploadSession:
+        """A session that uploads (or replaces) assets; use it with ``async with``.
+
+        Args:
+            groups: asset groups of every uploaded file (default ``["main"]``).
+            background: if False (default), leaving the block waits until the server has
+                ingested every file; if True it returns once the bytes are sent, and
+                ``session.get_operation_ids()`` / ``await session.wait_until_done()`` follow up.
+            max_concurrency: storage transfers in flight at once.
+            chunk_size: bytes per read when streaming large files.
+            multipart_threshold: files larger than this go in parts (default 1 GiB).
+            part_concurrency: parts of one multipart file in flight at once.
+            batch_size: files per server session (at most 5 000).
+            skip_existing: resume an interrupted upload: files the project already holds with
+                the same name and size are not sent again.
+            progress: called with an :class:`UploadProgress` after every file (and part).
+            timeout: seconds to wait for ingestion in the foreground.
+            poll_schedule: how often ingestion is checked.
+
+        Example::
+
+            async with project.assets.create_upload_session(groups=["main"]) as session:
+                await session.add_path("folder/path/to/files", custom_metadata={"key": "value"})
+                await session.add_bytes(jpeg_bytes, "filename.jpg")
+        """
+        return UploadSession(
+            self._transport,
+            self.project_id,
+            operations=self._operations,
+            existing_assets=lambda: self.iter(limit=MAX_PAGE_LIMIT),
+            creation_limits=self._creation_limits,
+            groups=groups,
+            background=background,
+            max_concurrency=max_concurrency,
+            chunk_size=chunk_size,
+            multipart_threshold=multipart_threshold,
+            part_concurrency=part_concurrency,
+            batch_size=batch_size,
+            skip_existing=skip_existing,
+            progress=progress,
+            timeout=timeout,
+            poll_schedule=poll_schedule,
         )

@@ -17,6 +17,7 @@ from nexus_async.resources.datasets import Batch, Datasets
 from nexus_async.resources.operations import Operations
 from nexus_async.resources.workflows import Workflows
 from nexus_async.types.projects import ProjectInfo, ProjectMetadata
+from nexus_async.uploads.rate_limit import SessionCreationLimits
 
 __all__ = ["Project", "normalize_project_id"]
 
@@ -40,13 +41,22 @@ class Project:
         page = await project.assets.list()
     """
 
-    def __init__(self, transport: Transport, project_id: str, info: ProjectInfo | None = None):
+    def __init__(
+        self,
+        transport: Transport,
+        project_id: str,
+        info: ProjectInfo | None = None,
+        *,
+        creation_limits: SessionCreationLimits,
+    ):
         self.id = normalize_project_id(project_id)
         self.info = info
         self._transport = transport
-        self.assets = Assets(transport, self.id)
-        self.annotations = Annotations(transport, self.id)
         self.operations = Operations(transport, self.id)
+        self.assets = Assets(
+            transport, self.id, operations=self.operations, creation_limits=creation_limits
+        )
+        self.annotations = Annotations(transport, self.id)
         self.workflows = Workflows(transport, self.id)
         self.batch = Batch(Datasets(transport, self.id))
 

@@ -1,0 +1,418 @@
+"""The asset upload session: ``async with project.assets.create_upload_session() as session``.
+
+``add_path``/``add_bytes`` validate and describe files locally (type, size, CRC-32C, custom
+metadata) and raise before anything is sent when a file is unfit. Leaving the block uploads
+everything: batches of at most 5 000 files, one server session each (creation rate-limited
+per client and project), files streamed to their signed URLs by a bounded pool of workers,
+files over the multipart threshold sent in parts. In the foreground the block then waits until
+the server has ingested every file.
+
+A failure never passes silently (unlike the official SDK): a file that still fails after its
+retries stops the upload, the server sessions not yet complete are cancelled, and one
+:class:`~nexus_async.UploadError` lists every failed file with its cause. An exception or a
+task cancellation inside or during the block cancels the open server sessions the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anyio
+
+from nexus_async._concurrency import for_each_bounded
+from nexus_async._constants import (
+    CHUNK_SIZE,
+    DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_PART_CONCURRENCY,
+    DEFAULT_UPLOAD_CONCURRENCY,
+    MAX_ASSETS_PER_SESSION,
+    MULTIPART_THRESHOLD,
+)
+from nexus_async._exceptions import (
+    APIResponseError,
+    ConflictError,
+    FailedFile,
+    InvalidInputError,
+    NexusError,
+    UploadError,
+)
+from nexus_async._transport import Transport, api_path
+from nexus_async.polling import PollSchedule
+from nexus_async.types.projects import ProjectInfo
+from nexus_async.types.uploads import UploadSession as UploadSessionResponse
+from nexus_async.types.uploads import UploadSessionAsset
+from nexus_async.uploads.checksums import crc32c_to_signed_int
+from nexus_async.uploads.discovery import discover_asset_files
+from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
+from nexus_async.uploads.metadata import FilenameRegistry, validate_custom_metadata
+from nexus_async.uploads.mime import AssetKind, file_extension
+from nexus_async.uploads.multipart import upload_multipart
+from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.storage import StorageClient
+
+if TYPE_CHECKING:
+    from nexus_async.resources.operations import Operations
+    from nexus_async.types.assets import Asset
+    from nexus_async.types.operations import Operation
+
+__all__ = ["UploadProgress", "UploadSession"]
+
+logger = logging.getLogger("nexus_async")
+
+# Files described (stat, sniff, hash) at once; each occupies a worker thread while it reads.
+DESCRIBE_CONCURRENCY = 8
+# Server sessions (batches) transferring at once; storage transfers share one pool anyway.
+BATCH_CONCURRENCY = 2
+VIDEO_ENCODER = {"profile": "h264Saver", "everyNthFrame": 1}
+NIFTI_ORIENTATIONS = ("x", "y", "z")
+
+
+@dataclasses.dataclass
+class UploadProgress:
+    """Where an upload stands; passed to the ``progress`` callback after every change."""
+
+    files_total: int = 0
+    files_done: int = 0
+    files_skipped: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+
+
+def _check_groups(groups: Sequence[str] | None) -> list[str]:
+    if groups is None:
+        return ["main"]
+    if isinstance(groups, str) or not all(isinstance(g, str) and g.strip() for g in groups):
+        raise InvalidInputError(f"groups must be a list of non-empty names, got {groups!r}")
+    if not groups:
+        raise InvalidInputError("groups must name at least one asset group")
+    return list(groups)
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_orientation(orientation: str | None, filenames: Sequence[str]) -> None:
+    if orientation is None:
+        return
+    if orientation not in NIFTI_ORIENTATIONS:
+        raise InvalidInputError(f"nifti_orientation must be one of x, y, z; got {orientation!r}")
+    for name in filenames:
+        if file_extension(name) not in (".nii", ".nii.gz"):
+            raise InvalidInputError(f"nifti_orientation applies to NIfTI files only, not {name}")
+
+
+class UploadSession:
+    """Uploads assets to a project. Made by ``project.assets.create_upload_session(...)``.
+
+    Example::
+
+        async with project.assets.create_upload_session(groups=["main"]) as session:
+            await session.add_path("folder/of/images", custom_metadata={"site": "A"})
+            await session.add_bytes(jpeg_bytes, "cam1-0001.jpg", custom_metadata={"camera": 1})
+        # here every file is uploaded and (in the foreground) ingested, or an error was raised
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        project_id: str,
+        *,
+        operations: Operations,
+        existing_assets: Callable[[], AsyncIterator[Asset]],
+        creation_limits: SessionCreationLimits,
+        groups: Sequence[str] | None = None,
+        background: bool = False,
+        max_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY,
+        chunk_size: int = CHUNK_SIZE,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+        part_concurrency: int = DEFAULT_PART_CONCURRENCY,
+        batch_size: int = MAX_ASSETS_PER_SESSION,
+        skip_existing: bool = False,
+        progress: Callable[[UploadProgress], None] | None = None,
+        timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
+        poll_schedule: PollSchedule | None = None,
+    ) -> None:
+        _check_positive(
+            max_concurrency=max_concurrency,
+            chunk_size=chunk_size,
+            multipart_threshold=multipart_threshold,
+            part_concurrency=part_concurrency,
+            batch_size=batch_size,
+        )
+        if batch_size > MAX_ASSETS_PER_SESSION:
+            raise InvalidInputError(f"batch_size is at most {MAX_ASSETS_PER_SESSION}")
+        self.groups = _check_groups(groups)
+        self.background = background
+        self.max_concurrency = max_concurrency
+        self.chunk_size = chunk_size
+        self.multipart_threshold = multipart_threshold
+        self.part_concurrency = part_concurrency
+        self.batch_size = batch_size
+        self.skip_existing = skip_existing
+        self.progress = UploadProgress()
+        self._on_progress = progress
+        self._timeout = timeout
+        self._poll_schedule = poll_schedule
+        self._transport = transport
+        self._project_id = project_id
+        self._operations = operations
+        self._existing_assets = existing_assets
+        self._creation_limits = creation_limits
+        self._files: list[LocalFile] = []
+        self._names = FilenameRegistry()
+        self._operation_ids: list[str] = []
+        self._open_sessions: list[str] = []
+        self._failed: list[FailedFile] = []
+        self._rgbd = False
+        self._state = "new"
+
+    def __repr__(self) -> str:
+        return (
+            f"UploadSession(project_id={self._project_id!r}, groups={self.groups!r}, "
+            f"files={len(self._files)}, state={self._state!r})"
+        )
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def get_operation_ids(self) -> list[str]:
+        """One operation id per server session (5 000 files each), once the files are sent."""
+        return list(self._operation_ids)
+
+    async def wait_until_done(self, timeout: float | None = None) -> list[Operation]:  # noqa: ASYNC109
+        """Wait until the server has ingested every file (for ``background=True`` sessions).
+
+        Raises OperationFailedError / OperationCancelledError / OperationTimeoutError.
+        """
+        return await self._operations.wait_all(
+            self._operation_ids,
+            self._timeout if timeout is None else timeout,
+            schedule=self._poll_schedule,
+        )
+
+    # --- adding files ---------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._state != "open":
+            raise InvalidInputError(
+                "add files inside `async with project.assets.create_upload_session(...) as "
+                f"session:` (this session is {self._state})"
+            )
+
+    def _check_new_names(self, filenames: Sequence[str]) -> None:
+        seen: set[str] = set()
+        for name in filenames:
+            if name in self._names or name in seen:
+                self._names.add(name)  # raises DuplicateFilenameError naming the file
+            seen.add(name)
+
+    def _accept(self, files: Sequence[LocalFile]) -> None:
+        for file in files:
+            self._names.add(file.filename)
+        self._files.extend(files)
+
+    async def add_path(
+        self,
+        file_path: str | os.PathLike[str],
+        custom_metadata: dict[str, object] | None = None,
+        nifti_orientation: str | None = None,
+    ) -> None:
+        """Add a file, or every supported asset file below a folder (recursively).
+
+        Every file is checked before any is accepted: a missing path, an empty folder, an
+        unsupported or disguised file, a file over its size limit, a name already in the
+        session, or invalid ``custom_metadata`` raises a typed error and adds nothing.
+        ``nifti_orientation`` (``x``, ``y`` or ``z``) is accepted for NIfTI files, which are
+        uploaded as volumes (the server slices them).
+        """
+        self._require_open()
+        validate_custom_metadata(custom_metadata)
+        paths = await discover_asset_files(file_path, rgbd=self._rgbd)
+        names = [path.name for path in paths]
+        _check_orientation(nifti_orientation, names)
+        self._check_new_names(names)
+        described: list[LocalFile | None] = [None] * len(paths)
+
+        async def describe(item: tuple[int, os.PathLike[str]]) -> None:
+            index, path = item
+            described[index] = await describe_asset_path(
+                path, rgbd=self._rgbd, custom_metadata=custom_metadata, chunk_size=self.chunk_size
+            )
+
+        await for_each_bounded(enumerate(paths), describe, limit=DESCRIBE_CONCURRENCY)
+        self._accept([file for file in described if file is not None])
+
+    async def add_bytes(
+        self,
+        file_bytes: bytes,
+        filename: str,
+        custom_metadata: dict[str, object] | None = None,
+        nifti_orientation: str | None = None,
+    ) -> None:
+        """Add in-memory file bytes; ``filename`` must carry the extension of its type."""
+        self._require_open()
+        _check_orientation(nifti_orientation, [filename])
+        file = await describe_asset_bytes(
+            file_bytes, filename, rgbd=self._rgbd, custom_metadata=custom_metadata
+        )
+        self._check_new_names([file.filename])
+        self._accept([file])
+
+    # --- the context manager ---------------------------------------------------------------
+
+    async def __aenter__(self) -> UploadSession:
+        if self._state != "new":
+            raise InvalidInputError("an upload session can be entered only once")
+        project = await self._transport.request(
+            "GET", api_path("projects", self._project_id), cast_to=ProjectInfo
+        )
+        self._rgbd = project.type == "RGBD"
+        self._state = "open"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._state = "closed"
+        if exc is not None:
+            return  # nothing was sent yet: the error propagates as it is
+        if not self._files:
+            raise InvalidInputError("Assets to upload is empty: add files before leaving")
+        try:
+            await self._upload_all()
+        except BaseException:
+            await self._cancel_open_sessions()
+            raise
+        if not self.background:
+            await self.wait_until_done()
+
+    # --- uploading -------------------------------------------------------------------------
+
+    def _report(self, *, files: int = 0, skipped: int = 0, size: int = 0) -> None:
+        self.progress.files_done += files
+        self.progress.files_skipped += skipped
+        self.progress.bytes_done += size
+        if self._on_progress is not None:
+            self._on_progress(self.progress)
+
+    async def _without_existing(self, files: list[LocalFile]) -> list[LocalFile]:
+        sizes = {
+            asset.filename: asset.metadata.file_size async for asset in self._existing_assets()
+        }
+        missing = [f for f in files if sizes.get(f.filename) != f.size]
+        skipped = len(files) - len(missing)
+        if skipped:
+            logger.info("Skipping %d file(s) the project already holds", skipped)
+            self._report(skipped=skipped)
+        return missing
+
+    async def _upload_all(self) -> None:
+        self.progress = UploadProgress(
+            files_total=len(self._files), bytes_total=sum(f.size for f in self._files)
+        )
+        files = await self._without_existing(self._files) if self.skip_existing else self._files
+        batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
+        storage = StorageClient(max_connections=self.max_concurrency, chunk_size=self.chunk_size)
+        try:
+            async with storage:
+                await for_each_bounded(
+                    batches,
+                    lambda batch: self._upload_batch(storage, batch),
+                    limit=BATCH_CONCURRENCY,
+                )
+        except Exception as exc:
+            if not self._failed:
+                raise
+            raise UploadError(
+                f"{len(self._failed)} file(s) failed to upload; the upload was stopped and its "
+                "unfinished server sessions cancelled",
+                failed=self._failed,
+            ) from exc
+
+    def _is_multipart(self, file: LocalFile) -> bool:
+        return file.size > self.multipart_threshold and file.path is not None
+
+    def _session_item(self, file: LocalFile) -> dict[str, object]:
+        multipart = self._is_multipart(file)
+        item: dict[str, object] = {
+            "filename": file.filename,
+            "size": file.size,
+            "crc32c": 0 if multipart else crc32c_to_signed_int(file.crc32c),
+            "mime": file.mime,
+        }
+        if file.kind is AssetKind.VIDEO:
+            item["frames"] = 1  # reading the frame count needs a video decoder; 1 = unknown
+            item["encoder"] = VIDEO_ENCODER
+        if file.custom_metadata:
+            item["customMetadata"] = file.custom_metadata
+        return item
+
+    async def _create_server_session(self, batch: list[LocalFile]) -> UploadSessionResponse:
+        await self._creation_limits.acquire(self._project_id)
+        session = await self._transport.request(
+            "POST",
+            api_path("projects", self._project_id, "assetuploadsessions"),
+            cast_to=UploadSessionResponse,
+            body={"groups": self.groups, "assets": [self._session_item(f) for f in batch]},
+        )
+        self._open_sessions.append(session.id)
+        returned = [asset.metadata.filename for asset in session.assets]
+        if returned != [file.filename for file in batch]:
+            raise APIResponseError(
+                f"upload session {session.id} did not echo the files in request order"
+            )
+        return session
+
+    async def _upload_batch(self, storage: StorageClient, batch: list[LocalFile]) -> None:
+        session = await self._create_server_session(batch)
+
+        async def transfer(pair: tuple[LocalFile, UploadSessionAsset]) -> None:
+            file, target = pair
+            try:
+                if self._is_multipart(file):
+                    await upload_multipart(
+                        self._transport,
+                        storage,
+                        project_id=self._project_id,
+                        session_id=session.id,
+                        file=file,
+                        part_concurrency=self.part_concurrency,
+                        on_bytes=lambda size: self._report(size=size),
+                    )
+                    self._report(files=1)
+                else:
+                    upload = target.upload
+                    await storage.send_local_file(upload.method, upload.url, upload.headers, file)
+                    self._report(files=1, size=file.size)
+            except Exception as exc:
+                self._failed.append(FailedFile(file.filename, exc))
+                raise
+
+        pairs = zip(batch, session.assets, strict=True)
+        await for_each_bounded(pairs, transfer, limit=self.max_concurrency)
+        self._open_sessions.remove(session.id)
+        self._operation_ids.append(session.op_id)
+
+    async def _cancel_open_sessions(self) -> None:
+        """Cancel every server session whose files were not all sent (shielded, bounded)."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
+            for session_id in list(self._open_sessions):
+                path = api_path("projects", self._project_id, "assetuploadsessions", session_id)
+                try:
+                    await self._transport.request("POST", path + ":cancel", max_retries=2)
+                except ConflictError:
+                    pass  # already finished or cancelled
+                except NexusError as exc:  # never hide the error that brought us here
+                    logger.warning("Could not cancel upload session %s: %s", session_id, exc)
+                self._open_sessions.remove(session_id)
