@@ -35,6 +35,7 @@ class _DroppedConnectionFilter(logging.Filter):
     """Hide uvicorn's error log for connections dropped on purpose by a fault rule."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record except those of a ``ConnectionDropped``."""
         exc = record.exc_info[1] if record.exc_info else None
         return not isinstance(exc, ConnectionDropped)
 
