@@ -32,6 +32,9 @@ RETRY_AFTER_CAP: Final = 60.0
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 # Statuses that prove a POST/PATCH was refused before it did anything, when sent with Retry-After.
 SAFE_TO_RETRY_WITH_RETRY_AFTER: Final = frozenset({429, 503})
+# Storage transfers resend the same bytes (idempotent) and a bulk upload makes thousands, so
+# they get a larger budget: at 10 % failed attempts, 7 tries leave 1e-7 odds per file.
+STORAGE_MAX_RETRIES: Final = 6
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 # --- HTTP connection pools (measurements.md: one httpx pool degrades past ~8 connections) ----

@@ -48,6 +48,7 @@ from nexus_async._constants import (
     SMALL_FILE_SIZE,
     STORAGE_CONNECTIONS_PER_CLIENT,
     STORAGE_ERROR_BODY_CHARS,
+    STORAGE_MAX_RETRIES,
     STORAGE_READ_TIMEOUT,
 )
 from nexus_async._exceptions import InvalidInputError, StorageError
@@ -210,7 +211,7 @@ class StorageClient:
             raise ValueError("max_connections and connections_per_client must be at least 1")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=STORAGE_MAX_RETRIES)
         self.chunk_size = chunk_size
         self.small_body_size = small_body_size
         self.max_connections = max_connections

@@ -8,6 +8,7 @@ import pytest
 import respx
 
 from nexus_async import InvalidInputError, StorageError
+from nexus_async._constants import STORAGE_MAX_RETRIES
 from nexus_async._retry import RetryPolicy
 from nexus_async.uploads.checksums import crc32c, x_goog_hash
 from nexus_async.uploads.files import LocalFile
@@ -158,7 +159,7 @@ async def test_connection_error_message_redacted(
     assert info.value.url == BASE
     assert "ConnectError" in str(info.value)
     assert "s3cr3t" not in str(info.value)
-    assert len(no_sleep) == 3  # default policy: 3 retries
+    assert len(no_sleep) == STORAGE_MAX_RETRIES  # storage's own, larger budget
 
 
 @respx.mock
