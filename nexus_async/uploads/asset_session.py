@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 from nexus_async._concurrency import for_each_bounded
 from nexus_async._constants import (
@@ -360,13 +361,17 @@ class UploadSession:
 
     async def _create_server_session(self, batch: list[LocalFile]) -> UploadSessionResponse:
         await self._creation_limits.acquire(self._project_id)
-        session = await self._transport.request(
-            "POST",
-            api_path("projects", self._project_id, "assetuploadsessions"),
-            cast_to=UploadSessionResponse,
-            body={"groups": self.groups, "assets": [self._session_item(f) for f in batch]},
-        )
-        self._open_sessions.append(session.id)
+        # Shielded: a cancellation while the POST is in flight would leave a server session
+        # whose id we never learn, so nobody could cancel it. Learn it, then let cleanup run.
+        with anyio.CancelScope(shield=True):
+            session = await self._transport.request(
+                "POST",
+                api_path("projects", self._project_id, "assetuploadsessions"),
+                cast_to=UploadSessionResponse,
+                body={"groups": self.groups, "assets": [self._session_item(f) for f in batch]},
+            )
+            self._open_sessions.append(session.id)
+        await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
         returned = [asset.metadata.filename for asset in session.assets]
         if returned != [file.filename for file in batch]:
             raise APIResponseError(

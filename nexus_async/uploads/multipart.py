@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 
 from nexus_async._concurrency import for_each_bounded
 from nexus_async._exceptions import APIError, NexusError, NotFoundError
@@ -123,12 +124,13 @@ async def upload_multipart(
     """Send ``file`` (which must have a path) as a multipart upload of ``session_id``."""
     if file.path is None:
         raise ValueError(f"{file.filename}: multipart uploads stream from a file path")
-    created = await transport.request(
-        "POST",
-        api_path("projects", project_id, "assetuploadsessions", session_id, "multipart"),
-        cast_to=MultipartUploadSession,
-        body={"filename": file.filename, "mime": file.mime, "size": file.size},
-    )
+    with anyio.CancelScope(shield=True):  # learn the id even if cancelled, so we can abort
+        created = await transport.request(
+            "POST",
+            api_path("projects", project_id, "assetuploadsessions", session_id, "multipart"),
+            cast_to=MultipartUploadSession,
+            body={"filename": file.filename, "mime": file.mime, "size": file.size},
+        )
     upload = _MultipartUpload(transport, storage, project_id, created.id, file.path)
 
     async def send(part: tuple[int, tuple[int, int]]) -> None:
@@ -138,6 +140,7 @@ async def upload_multipart(
             on_bytes(length)
 
     try:
+        await anyio.lowlevel.checkpoint()  # a cancellation during the create fires here
         parts = enumerate(part_ranges(file.size, created.part_count), start=1)
         await for_each_bounded(parts, send, limit=part_concurrency)
         await upload.complete()
