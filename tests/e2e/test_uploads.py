@@ -12,19 +12,7 @@ from nexus_async import AsyncClient, Project
 from nexus_async.emulator import EmulatorConfig
 from nexus_async.testing import EmulatorServer
 from nexus_async.uploads.asset_session import UploadProgress
-from tests.media import jpeg_bytes, png_bytes
-
-
-def make_tree(root: Path, count: int, *, depth: int = 3) -> dict[str, int]:
-    """``count`` PNG files spread over nested folders; returns name -> size."""
-    sizes: dict[str, int] = {}
-    for i in range(count):
-        folder = root.joinpath(*(f"d{(i >> level) % 3}" for level in range(depth)))
-        folder.mkdir(parents=True, exist_ok=True)
-        data = png_bytes(10 + i % 50, 20 + i % 30, extra=bytes(i % 200))
-        (folder / f"img{i:04d}.png").write_bytes(data)
-        sizes[f"img{i:04d}.png"] = len(data)
-    return sizes
+from tests.media import jpeg_bytes, png_bytes, write_image_tree
 
 
 async def listed(project: Project) -> dict[str, nexus_async.Asset]:
@@ -34,7 +22,7 @@ async def listed(project: Project) -> dict[str, nexus_async.Asset]:
 async def test_a_nested_folder_bytes_and_metadata_upload_and_are_ingested(
     tmp_path: Path, project: Project, server: EmulatorServer
 ) -> None:
-    sizes = make_tree(tmp_path / "photos", 300)
+    sizes = write_image_tree(tmp_path / "photos", 300)
     seen: list[UploadProgress] = []
     async with project.assets.create_upload_session(
         groups=["main", "batch-1"], progress=lambda p: seen.append(dataclass_copy(p))
@@ -69,7 +57,7 @@ def dataclass_copy(progress: UploadProgress) -> UploadProgress:
 async def test_batches_give_one_operation_each_and_background_mode_waits_later(
     tmp_path: Path, project: Project
 ) -> None:
-    make_tree(tmp_path, 25, depth=1)
+    write_image_tree(tmp_path, 25, depth=1)
     session = project.assets.create_upload_session(background=True, batch_size=10)
     async with session:
         await session.add_path(tmp_path)
@@ -103,7 +91,7 @@ async def test_multipart_files_go_in_parts(tmp_path: Path, sleeps: list[float]) 
 async def test_storage_faults_are_healed_by_retries(
     tmp_path: Path, project: Project, server: EmulatorServer, sleeps: list[float]
 ) -> None:
-    sizes = make_tree(tmp_path, 120, depth=2)
+    sizes = write_image_tree(tmp_path, 120, depth=2)
     server.control.add_fault({"route": "storage", "status": 503, "error_rate": 0.2, "seed": 7})
     server.control.add_fault({"route": "storage", "drop": True, "error_rate": 0.05, "seed": 8})
     async with project.assets.create_upload_session() as session:
@@ -118,7 +106,7 @@ async def test_storage_faults_are_healed_by_retries(
 async def test_a_file_that_keeps_failing_raises_upload_error_and_cancels_the_session(
     tmp_path: Path, project: Project, server: EmulatorServer, sleeps: list[float]
 ) -> None:
-    make_tree(tmp_path, 40, depth=0)  # flat: discovery order is name order
+    write_image_tree(tmp_path, 40, depth=0)  # flat: discovery order is name order
     server.control.add_fault({"route": "storage", "path": "/ingest/[^/]+/13$", "status": 403})
     with pytest.raises(nexus_async.UploadError) as caught:
         async with project.assets.create_upload_session(max_concurrency=4) as session:
@@ -137,7 +125,7 @@ async def test_a_file_that_keeps_failing_raises_upload_error_and_cancels_the_ses
 async def test_an_exception_in_the_block_sends_nothing(
     tmp_path: Path, project: Project, server: EmulatorServer
 ) -> None:
-    make_tree(tmp_path, 5, depth=1)
+    write_image_tree(tmp_path, 5, depth=1)
     with pytest.raises(RuntimeError, match="user code"):
         async with project.assets.create_upload_session() as session:
             await session.add_path(tmp_path)
@@ -150,7 +138,7 @@ async def test_an_exception_in_the_block_sends_nothing(
 async def test_cancellation_mid_upload_leaves_no_open_session_and_resume_finishes(
     tmp_path: Path, project: Project, server: EmulatorServer
 ) -> None:
-    sizes = make_tree(tmp_path, 200, depth=2)
+    sizes = write_image_tree(tmp_path, 200, depth=2)
     server.control.add_fault({"route": "storage", "latency_ms": 20})
     done = 0
 
