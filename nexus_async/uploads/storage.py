@@ -52,6 +52,7 @@ from nexus_async._constants import (
     STORAGE_READ_TIMEOUT,
 )
 from nexus_async._exceptions import InvalidInputError, StorageError
+from nexus_async._logging import install_signature_redaction
 from nexus_async._retry import RetryPolicy
 from nexus_async.uploads.checksums import base64_to_crc32c
 from nexus_async.uploads.files import LocalFile
@@ -236,6 +237,7 @@ class StorageClient:
         self._busy = [0] * count
         self._next = 0
         self._limiter = anyio.CapacityLimiter(max_connections)
+        install_signature_redaction()
 
     @property
     def client_count(self) -> int:

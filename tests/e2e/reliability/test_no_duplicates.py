@@ -1,0 +1,39 @@
+"""When the server acts on a POST but its answer is lost (dropped connection, or a 500 sent
+after the work was done), nexus_async does not send the POST again: nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import nexus_async
+from nexus_async import Project
+from nexus_async.testing import EmulatorServer
+from tests.media import png_bytes
+
+BOX = [[0.1, 0.1], [0.1, 0.5], [0.5, 0.5], [0.5, 0.1]]
+LOST = [{"drop": True, "when": "after", "times": 1}, {"status": 500, "when": "after", "times": 1}]
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_upload_session_is_not_created_twice(
+    project: Project, server: EmulatorServer, lost: dict[str, object]
+) -> None:
+    server.control.add_fault({"route": "upload_session_create", **lost})
+    with pytest.raises((nexus_async.APIConnectionError, nexus_async.InternalServerError)):
+        async with project.assets.create_upload_session() as session:
+            await session.add_bytes(png_bytes(3, 3), "a.png")
+    assert server.control.stats()["created"]["upload_sessions"] == 1
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_annotation_is_not_created_twice(
+    seeded: Project, server: EmulatorServer, lost: dict[str, object]
+) -> None:
+    asset = await seeded.assets.get("a.png")
+    server.control.add_fault({"method": "POST", "path": "/annotations$", **lost})
+    with pytest.raises((nexus_async.APIConnectionError, nexus_async.InternalServerError)):
+        await seeded.annotations.create(
+            {"asset_id": asset.id, "tag": "boat", "bound_type": "Rectangle", "bound": BOX}
+        )
+    assert server.control.stats()["created"]["annotations"] == 1
