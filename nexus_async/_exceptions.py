@@ -26,9 +26,11 @@
     ├── OperationError                a long-running operation did not finish well
     │   ├── OperationFailedError      it ended Errored (or a dataset ended Failed*)
     │   ├── OperationCancelledError   it ended Cancelled
+    │   ├── OperationNotFinishedError it has not ended yet (e.g. downloading a Running export)
     │   └── OperationTimeoutError     it did not end within the timeout (also a TimeoutError)
     ├── UploadError                   one or more files of an upload session failed; lists them all
-    └── AnnotationImportError         an annotation import session ended Errored; carries its logs
+    ├── AnnotationImportError         an annotation import session ended Errored; carries its logs
+    └── ArchiveError                  a downloaded archive is corrupt or unsafe; nothing extracted
 
 Example::
 
@@ -55,6 +57,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AnnotationImportError",
+    "ArchiveError",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -71,6 +74,7 @@ __all__ = [
     "OperationCancelledError",
     "OperationError",
     "OperationFailedError",
+    "OperationNotFinishedError",
     "OperationTimeoutError",
     "RateLimitError",
     "StorageError",
@@ -264,6 +268,11 @@ class OperationCancelledError(OperationError):
     """The operation ended ``Cancelled``."""
 
 
+class OperationNotFinishedError(OperationError):
+    """The operation is still ``Queued`` or ``Running`` where a finished one is needed, e.g.
+    ``download_exported_file`` on an export that is still being built: wait, then retry."""
+
+
 class OperationTimeoutError(OperationError, TimeoutError):
     """The operation was still running when the timeout ran out."""
 
@@ -300,3 +309,16 @@ class AnnotationImportError(NexusError):
         super().__init__(message)
         self.session_id = session_id
         self.logs = list(logs)
+
+
+class ArchiveError(NexusError):
+    """A downloaded archive cannot be extracted safely: it is corrupt, or an entry has an
+    absolute path, a ``..`` component or is a symbolic link (zip slip). Nothing was extracted.
+
+    ``path`` is the archive's destination directory; ``entry`` the offending entry, if any.
+    """
+
+    def __init__(self, message: str, *, path: str | Path, entry: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.entry = entry

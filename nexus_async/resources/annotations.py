@@ -1,20 +1,46 @@
-"""``project.annotations``: list, create, get and delete annotations (nexus-api.md §8).
-Exports and import sessions are added by :mod:`nexus_async.uploads`."""
+"""``project.annotations``: list, create, get and delete annotations (nexus-api.md §8),
+exports and their download (§9), annotation import sessions (§10). The transfers themselves
+live in :mod:`nexus_async.uploads` (``import_session``, ``export_download``)."""
 
 from __future__ import annotations
 
+import builtins
+import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from typing_extensions import Unpack
 
-from nexus_async._constants import DEFAULT_PAGE_LIMIT
+from nexus_async._constants import (
+    DEFAULT_OPERATION_TIMEOUT,
+    DEFAULT_PAGE_LIMIT,
+    DEFAULT_UPLOAD_CONCURRENCY,
+    MAX_IMPORT_FILES_PER_SESSION,
+)
+from nexus_async._exceptions import (
+    APIResponseError,
+    OperationCancelledError,
+    OperationFailedError,
+    OperationNotFinishedError,
+)
 from nexus_async._models import coerce_params
 from nexus_async._pagination import Page, Pagination, iterate_pages, resolve_pagination
-from nexus_async._transport import RequestOptions
+from nexus_async._transport import RequestOptions, Transport
+from nexus_async.polling import PollSchedule
 from nexus_async.resources._base import ProjectResource, require_id
+from nexus_async.resources.operations import Operations
 from nexus_async.types.annotations import Annotation, AnnotationFilter, AnnotationMetadata
 from nexus_async.types.common import DeleteResponse
+from nexus_async.types.exports import (
+    AnnotationExportMetadata,
+    ExportedAnnotations,
+    LocalAnnotations,
+)
+from nexus_async.types.imports import ImportSession as ImportSessionState
+from nexus_async.types.imports import ImportSessionLog
+from nexus_async.types.operations import Operation
+from nexus_async.uploads.export_download import download_and_extract
+from nexus_async.uploads.import_session import ImportSession
 
 __all__ = ["Annotations"]
 
@@ -27,7 +53,16 @@ class Annotations(ProjectResource):
         "asset_id": asset.id, "tag": "boat", "bound_type": "Rectangle",
         "bound": [[0.1, 0.1], [0.1, 0.2], [0.2, 0.2], [0.2, 0.1]],
     })
+    op = await project.annotations.create_export(
+        {"format": "coco", "options": {"split_ratio": 0, "seed": 1337}})
+    local = await project.annotations.download_exported_file(op.id, "exports/")
+    async with project.annotations.create_import_session() as session:
+        await session.add_path("labels/")
     """
+
+    def __init__(self, transport: Transport, project_id: str, *, operations: Operations) -> None:
+        super().__init__(transport, project_id)
+        self._operations = operations
 
     async def list(
         self,
@@ -99,4 +134,189 @@ class Annotations(ProjectResource):
         require_id(annotation_id, "annotation_id")
         return await self._transport.request(
             "DELETE", self._path("annotations", annotation_id), cast_to=DeleteResponse, **options
+        )
+
+    # --- exports (nexus-api.md §9) ---------------------------------------------------------
+
+    async def create_export(
+        self,
+        export_metadata: AnnotationExportMetadata | Mapping[str, Any],
+        background: bool = False,
+        *,
+        wait_timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
+        poll_schedule: PollSchedule | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Operation:
+        """Export every annotation of the project in ``format``; return the operation.
+
+        ``export_metadata`` is ``{"format": ..., "options": {"split_ratio", "seed",
+        "normalized"}}`` (or an ``AnnotationExportMetadata``); it is checked before anything
+        is sent, and sent as given: unlike the official SDK no project pre-flight rewrites
+        ``split_ratio``. In the foreground (default) the call waits until the export is
+        ``Finished`` (``Errored`` raises OperationFailedError, and after ``wait_timeout`` seconds
+        OperationTimeoutError; ``timeout``/``max_retries`` apply to the POST itself);
+        with ``background=True`` it returns the operation as created.
+
+        Example::
+
+            op = await project.annotations.create_export(
+                {"format": "csv_fourcorner",
+                 "options": {"split_ratio": 0.5, "seed": 1337, "normalized": True}})
+            local = await project.annotations.download_exported_file(op.id, "exports/")
+        """
+        body = coerce_params(AnnotationExportMetadata, export_metadata).to_wire()
+        operation = await self._transport.request(
+            "POST", self._path("annotationexports"), cast_to=Operation, body=body, **options
+        )
+        if background:
+            return operation
+        return await self._operations.wait_until_done(
+            operation.id, wait_timeout, schedule=poll_schedule
+        )
+
+    async def get_export(
+        self, op_id: str, **options: Unpack[RequestOptions]
+    ) -> ExportedAnnotations:
+        """An export's state, with its signed download link once it is ``Finished``.
+
+        Example::
+
+            export = await project.annotations.get_export(op.id)
+            export.status, export.download and export.download.url
+        """
+        require_id(op_id, "op_id")
+        return await self._transport.request(
+            "GET", self._path("annotationexports", op_id), cast_to=ExportedAnnotations, **options
+        )
+
+    async def download_exported_file(
+        self, op_id: str, path: str | os.PathLike[str] = "."
+    ) -> LocalAnnotations:
+        """Download a finished export and extract it into ``path`` (created if missing).
+
+        The ZIP is streamed to disk, every entry is checked before any is extracted (absolute
+        paths, ``..``, symbolic links are refused with ArchiveError, as is a corrupt archive),
+        and a failure leaves no partial files. An export still ``Queued``/``Running`` raises
+        OperationNotFinishedError; an ``Errored`` one OperationFailedError.
+
+        Example::
+
+            local = await project.annotations.download_exported_file(op.id, "exports/")
+            local.download_path, local.file_names  # "exports/", ["<key>/train.csv", ...]
+        """
+        export = await self.get_export(op_id)
+        if export.status in ("Queued", "Running"):
+            raise OperationNotFinishedError(
+                f"Export {op_id} is still {export.status}: wait for it "
+                "(`await project.operations.wait_until_done(op_id)`) and download it then",
+                operation_id=op_id,
+                operation=export,
+            )
+        if export.status == "Cancelled":
+            raise OperationCancelledError(
+                f"Export {op_id} was cancelled; there is nothing to download",
+                operation_id=op_id,
+                operation=export,
+            )
+        if export.status != "Finished":
+            raise OperationFailedError(
+                f"Export {op_id} ended {export.status}; there is nothing to download",
+                operation_id=op_id,
+                operation=export,
+            )
+        if export.download is None or export.download.method.upper() != "GET":
+            raise APIResponseError(f"Export {op_id} is Finished but has no GET download link")
+        return await download_and_extract(export.download.url, path)
+
+    # --- import sessions (nexus-api.md §10) --------------------------------------------------
+
+    def create_import_session(
+        self,
+        background: bool = False,
+        *,
+        max_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY,
+        max_files: int = MAX_IMPORT_FILES_PER_SESSION,
+        timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
+        poll_schedule: PollSchedule | None = None,
+    ) -> ImportSession:
+        """A session that imports annotation files; use it with ``async with``. No I/O until
+        the block is entered.
+
+        Args:
+            background: if False (default), leaving the block waits until the server has
+                processed the files (``Errored`` raises AnnotationImportError with the log
+                lines); if True it returns once the files are sent (then
+                ``await session.wait_until_done()``).
+            max_concurrency: storage transfers in flight at once.
+            max_files: files per session (1 000, the user docs' limit).
+            timeout: seconds to wait for processing in the foreground.
+            poll_schedule: how often processing is checked.
+
+        An exception (or cancellation) inside the block marks the server session failed and
+        propagates. Example::
+
+            async with project.annotations.create_import_session() as session:
+                await session.add_path("labels/")
+                await session.add_bytes(csv_bytes, "extra.csv")
+            logs = await session.get_logs()
+        """
+        return ImportSession(
+            self._transport,
+            self.project_id,
+            background=background,
+            max_concurrency=max_concurrency,
+            max_files=max_files,
+            timeout=timeout,
+            poll_schedule=poll_schedule,
+        )
+
+    async def list_import_sessions(
+        self, **options: Unpack[RequestOptions]
+    ) -> builtins.list[ImportSessionState]:
+        """Every annotation import session of the project (not paginated).
+
+        Example::
+
+            for state in await project.annotations.list_import_sessions():
+                print(state.id, state.status.overview)
+        """
+        return await self._transport.request(
+            "GET",
+            self._path("annotationimportsessions"),
+            cast_to=builtins.list[ImportSessionState],
+            **options,
+        )
+
+    async def get_import_session(
+        self, import_session_id: str, **options: Unpack[RequestOptions]
+    ) -> ImportSessionState:
+        """One import session's status and counts.
+
+        Example::
+
+            state = await project.annotations.get_import_session("annotsess_...")
+        """
+        require_id(import_session_id, "import_session_id")
+        return await self._transport.request(
+            "GET",
+            self._path("annotationimportsessions", import_session_id),
+            cast_to=ImportSessionState,
+            **options,
+        )
+
+    async def get_import_session_logs(
+        self, import_session_id: str, **options: Unpack[RequestOptions]
+    ) -> ImportSessionLog:
+        """One import session's log lines (empty when nothing went wrong).
+
+        Example::
+
+            logs = await project.annotations.get_import_session_logs("annotsess_...")
+        """
+        require_id(import_session_id, "import_session_id")
+        return await self._transport.request(
+            "GET",
+            self._path("annotationimportsessions", import_session_id, "logs"),
+            cast_to=ImportSessionLog,
+            **options,
         )

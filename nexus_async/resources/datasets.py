@@ -1,8 +1,10 @@
-"""``project.batch.datasets``: list, get, delete and await batch datasets (nexus-api.md §11).
-Creating one (which uploads its NDJSON file) is added by :mod:`nexus_async.uploads`."""
+"""``project.batch.datasets``: create (with the NDJSON upload), list, get, delete and await
+batch datasets (nexus-api.md §11). The transfer lives in
+:mod:`nexus_async.uploads.dataset_upload`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.types.common import DeleteResponse
 from nexus_async.types.datasets import Dataset, DatasetStatusOverview
+from nexus_async.uploads.dataset_upload import create_dataset, describe_ndjson
 
 __all__ = ["Batch", "Datasets"]
 
@@ -25,9 +28,27 @@ _FAILED = (DatasetStatusOverview.FAILED_PROCESSING.value, DatasetStatusOverview.
 class Datasets(ProjectResource):
     """Batch datasets of a project. Example::
 
+    dataset = await project.batch.datasets.create(name="my-dataset", dataset_path="items.ndjson")
+    dataset = await project.batch.datasets.wait_until_done(dataset.id)
     page = await project.batch.datasets.list()
-    dataset = await project.batch.datasets.wait_until_done(page.data[0].id)
     """
+
+    async def create(self, name: str, dataset_path: str | os.PathLike[str]) -> Dataset:
+        """Create a dataset from a local NDJSON file and upload the file; return the dataset
+        as created (status ``Waiting``; follow it with :meth:`wait_until_done`).
+
+        The file is checked first: it must exist, be named ``*.ndjson`` and hold one JSON
+        object per non-empty line (InvalidInputError names the first bad line). If the upload
+        fails, the new dataset is deleted again and the error raised.
+
+        Example::
+
+            ds = await project.batch.datasets.create(name="my-dataset", dataset_path="items.ndjson")
+            ds = await project.batch.datasets.wait_until_done(ds.id)
+        """
+        require_id(name, "name")
+        file = await describe_ndjson(dataset_path)
+        return await create_dataset(self._transport, self.project_id, name, file)
 
     async def list(
         self,

@@ -56,7 +56,7 @@ class Project:
         self.assets = Assets(
             transport, self.id, operations=self.operations, creation_limits=creation_limits
         )
-        self.annotations = Annotations(transport, self.id)
+        self.annotations = Annotations(transport, self.id, operations=self.operations)
         self.workflows = Workflows(transport, self.id)
         self.batch = Batch(Datasets(transport, self.id))
 

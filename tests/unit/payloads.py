@@ -138,3 +138,39 @@ def dataset(overview: str = "Uploaded", dataset_id: str = "dataset_1") -> dict[s
         "createDate": 1723697118174,
         "updateDate": 1723697121774,
     }
+
+
+def import_session(
+    overview: str = "Running", session_id: str = "annotsess_1", **changes: Any
+) -> dict[str, Any]:
+    return {
+        "id": session_id,
+        "object": "annotation_import_session",
+        "projectId": PROJECT_ID,
+        "status": {
+            "overview": overview,
+            "message": "Running." if overview == "Running" else f"{overview}.",
+            "updateDate": 1705465365932,
+            "files": {
+                "totalSizeBytes": 0,
+                "pageCount": 1,
+                "withStatus": {"Processing": 0, "Processed": 0, "FailedProcess": 0},
+            },
+            "annotations": {"withStatus": {"Processed": 0, "Committed": 0}},
+        },
+        "expiryDate": 1705468620676,
+        "createDate": 1705465320781,
+        "updateDate": 1705465365945,
+        **changes,
+    }
+
+
+def import_logs(session_id: str = "annotsess_1", *messages: str) -> dict[str, Any]:
+    return {
+        "id": session_id,
+        "projectId": PROJECT_ID,
+        "logs": [
+            {"timestamp": 1700723955761.0, "level": "Error", "message": message}
+            for message in messages
+        ],
+    }
