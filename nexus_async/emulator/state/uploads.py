@@ -174,11 +174,12 @@ class UploadMixin(AnnotationMixin):
         item.asset_id = asset.id
 
     def ingest_slot(self, session_id: str, index: str) -> tuple[UploadSession, UploadItem]:
-        """The (session, item) a single-shot storage PUT writes to; 403 when closed."""
+        """The (session, item) a single-shot storage PUT writes to; 403 once the session is
+        closed: cancelled, expired, or complete (a replayed URL cannot rewrite an asset)."""
         session = self.store.upload_sessions.get(session_id)
         if session is None or not index.isdigit() or int(index) >= len(session.items):
             raise StorageError(404, "NoSuchKey")
-        if session.cancelled_at is not None or self.now() >= session.expires_at:
+        if not self.session_is_open(session):
             raise StorageError(403, "AccessDenied", "The upload session is closed")
         return session, session.items[int(index)]
 
