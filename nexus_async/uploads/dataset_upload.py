@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import google_crc32c
 
@@ -118,9 +119,15 @@ async def create_dataset(
                                        await describe_ndjson("items.ndjson"))
     """
     path = api_path("projects", project_id, "batch", "datasets")
-    dataset = await transport.request("POST", path, cast_to=Dataset, body=dataset_body(name, file))
+    # Shielded: a cancellation while the POST is in flight would leave a dataset whose id we
+    # never learn. Learn it; a cancellation that arrived meanwhile then deletes it below.
+    with anyio.CancelScope(shield=True):
+        dataset = await transport.request(
+            "POST", path, cast_to=Dataset, body=dataset_body(name, file)
+        )
     upload = dataset.status.source.upload_url
     try:
+        await anyio.lowlevel.checkpoint()
         if storage is None:
             async with StorageClient(max_connections=1) as own_storage:
                 await own_storage.send_local_file(upload.method, upload.url, upload.headers, file)

@@ -5,7 +5,7 @@ target directory (never whole in memory, through :meth:`StorageClient.download`,
 the HTTP status), checks **every** entry before extracting any, extracts into the staging
 folder, then moves the files into place. Whatever fails — the download, a corrupt archive, an
 unsafe entry — leaves nothing behind: no partial file, no staging folder, and a target folder
-this call created is removed again.
+(and any parent folder) this call created is removed again.
 
 An entry is refused (:class:`~nexus_async.ArchiveError`) when its name is absolute
 (``/x``, ``C:x``, ``\\\\host``), has a ``..`` component, contains a NUL, resolves outside the
@@ -120,21 +120,25 @@ def extract_zip_safely(archive_path: Path, target: Path, staging: Path) -> list[
     return names
 
 
-def _prepare_target(path: str | os.PathLike[str]) -> tuple[Path, Path, bool]:
-    """Create the target folder if needed and a staging folder in it;
-    (target, staging, whether the target was created)."""
+def _prepare_target(path: str | os.PathLike[str]) -> tuple[Path, Path, Path | None]:
+    """Create the target folder if needed and a staging folder in it; (target, staging, the
+    outermost folder this call created — removed again on failure — or None)."""
     target = Path(path).expanduser()
     if target.exists() and not target.is_dir():
         raise InvalidInputError(f"'{target}' exists and is not a folder")
-    created = not target.exists()
+    created: Path | None = None
+    for folder in (target, *target.parents):
+        if folder.exists():
+            break
+        created = folder
     target.mkdir(parents=True, exist_ok=True)
     return target, Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target)), created
 
 
-def _clean_up(staging: Path, target: Path, remove_target: bool) -> None:
+def _clean_up(staging: Path, created: Path | None) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-    if remove_target:
-        shutil.rmtree(target, ignore_errors=True)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
 
 
 async def download_and_extract(
@@ -170,5 +174,5 @@ async def download_and_extract(
         succeeded = True
     finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_clean_up, staging, target, created and not succeeded)
+            await anyio.to_thread.run_sync(_clean_up, staging, None if succeeded else created)
     return LocalAnnotations(download_path=str(path), file_names=names)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import anyio
+import anyio.lowlevel
 
 from nexus_async._concurrency import for_each_bounded
 from nexus_async._constants import (
@@ -296,12 +297,21 @@ class ImportSession:
         if self._state != "new":
             raise InvalidInputError("an import session can be entered only once")
         self._state = "opening"
-        created = await self._transport.request(
-            "POST",
-            api_path("projects", self._project_id, "annotationimportsessions"),
-            cast_to=ImportSessionState,
-        )
-        self.id = created.id
+        # Shielded: a cancellation while the POST is in flight would leave a server session
+        # whose id we never learn, so nobody could close it. Learn it, then close it as failed.
+        with anyio.CancelScope(shield=True):
+            created = await self._transport.request(
+                "POST",
+                api_path("projects", self._project_id, "annotationimportsessions"),
+                cast_to=ImportSessionState,
+            )
+            self.id = created.id
+        try:
+            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
+        except BaseException:
+            self._state = "failed"
+            await self._mark_failed()
+            raise
         self._storage = StorageClient(max_connections=self.max_concurrency)
         self._state = "open"
         return self

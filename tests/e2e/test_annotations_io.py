@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,39 @@ async def test_a_bad_ndjson_line_is_reported_with_its_number_and_nothing_is_crea
     with pytest.raises(nexus_async.InvalidInputError, match="line 4 is a JSON list"):
         await project.batch.datasets.create(name="bad", dataset_path=path)
     assert server.control.stats()["created"]["datasets"] == 0
+
+
+def zip_with(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        zip_with({"ok/train.csv": b"x", "../../escaped.csv": b"x"}),
+        zip_with({"ok/train.csv": b"x", "/tmp/absolute.csv": b"x"}),
+        b"PK\x03\x04 not a zip at all",
+    ],
+    ids=["zip-slip", "absolute", "corrupt"],
+)
+async def test_a_tampered_export_archive_is_refused_and_nothing_is_extracted(
+    project: Project, server: EmulatorServer, tmp_path: Path, archive: bytes
+) -> None:
+    await upload_images(project)
+    async with project.annotations.create_import_session() as session:
+        await session.add_bytes(csv_text(CSV_BOXES).encode(), "boxes.csv")
+    op = await project.annotations.create_export(
+        {"format": "csv_fourcorner", "options": {"split_ratio": 0, "seed": 1}}
+    )
+    assert server.emulator is not None
+    blob = server.emulator.state.store.exports[op.id].blob
+    assert blob is not None
+    blob.write_bytes(archive)  # what a compromised or broken storage host would serve
+    target = tmp_path / "a" / "b"
+    with pytest.raises(nexus_async.ArchiveError):
+        await project.annotations.download_exported_file(op.id, target)
+    assert not (tmp_path / "a").exists()  # neither the target nor the parent it needed

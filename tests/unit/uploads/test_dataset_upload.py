@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 import respx
 
@@ -145,3 +147,23 @@ async def test_the_description_matches_the_bytes(tmp_path: Path) -> None:
     file = await describe_ndjson(path)
     assert (file.size, file.crc32c, file.filename) == (len(ITEMS), crc32c(ITEMS), "Items.NDJSON")
     assert json.loads(ITEMS.splitlines()[0])["kind"] == "Image"
+
+
+async def test_a_cancellation_during_creation_deletes_the_created_dataset(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    path = tmp_path / "items.ndjson"
+    path.write_bytes(ITEMS)
+    put = api.put(UPLOAD_URL).respond(200)
+    delete = api.delete(f"{D}/dataset_1").respond(json={"deleted": True, "id": "dataset_1"})
+    with anyio.CancelScope() as scope:
+
+        def cancel_then_answer(request: httpx.Request) -> httpx.Response:
+            scope.cancel()
+            return httpx.Response(200, json=created(len(ITEMS), crc32c_to_base64(crc32c(ITEMS))))
+
+        api.post(D).mock(side_effect=cancel_then_answer)
+        await project.batch.datasets.create(name="ds", dataset_path=path)
+    assert scope.cancelled_caught
+    assert not put.called
+    assert delete.call_count == 1

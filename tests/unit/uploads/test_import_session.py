@@ -274,3 +274,22 @@ async def test_adding_outside_the_block_or_entering_twice_is_refused(
             pass
     with pytest.raises(nexus_async.InvalidInputError, match="max_files"):
         project.annotations.create_import_session(max_files=0)
+
+
+async def test_a_cancellation_during_creation_still_closes_the_created_session(
+    api: respx.MockRouter, project: Project
+) -> None:
+    server = Server(api)
+    body_ran = False
+    with anyio.CancelScope() as scope:
+
+        def cancel_then_answer(request: httpx.Request) -> httpx.Response:
+            scope.cancel()  # the caller is cancelled while the POST is in flight
+            return httpx.Response(200, json=payloads.import_session())
+
+        server.create.mock(side_effect=cancel_then_answer)
+        async with project.annotations.create_import_session():
+            body_ran = True
+    assert scope.cancelled_caught
+    assert not body_ran
+    assert server.patches() == [FAILED]  # the session we learnt of is not left open
