@@ -179,3 +179,21 @@ def interop(session: nox.Session) -> None:
         finally:
             code = _stop_emulator(process)
             session.log(f"emulator stopped (exit code {code})")
+
+
+@nox.session(python=_official_sdk_python())
+def bench(session: nox.Session) -> None:
+    """Benchmarks: nexus_async vs the official SDK vs a minimal floor client (benchmarks/).
+
+    Same two venvs as `interop`: this session's venv gets `datature==1.12.2` only (the official
+    client runs there, unchanged); the orchestrator, the emulator (a real server on 127.0.0.1),
+    nexus_async and the floor client run from the `-e .[emulator]` venv. Writes
+    `benchmarks/RESULTS.md` and `benchmarks/results.json`. Not in the default set (a full run
+    takes ~20 min). `nox -s bench -- --quick` runs small sizes once; other arguments after
+    `--` go to `python -m benchmarks.run` (see its --help).
+    """
+    session.install(OFFICIAL_SDK)
+    official = _venv_python(Path(session.virtualenv.location))
+    python = _emulator_python(session)
+    command = [str(python), "-m", "benchmarks.run", "--official-python", str(official)]
+    session.run(*command, *session.posargs, external=True)
