@@ -7,7 +7,13 @@ One job per module:
 * :mod:`.discovery` — which files a path means (folder scans in a worker thread);
 * :mod:`.metadata` — custom metadata validation and the duplicate-filename registry;
 * :mod:`.files` — :class:`LocalFile`, a file described (stat, type, digest) in one thread hop;
-* :mod:`.storage` — :class:`StorageClient`, every transfer to and from signed URLs.
+* :mod:`.storage` — :class:`StorageClient`, every transfer to and from signed URLs;
+* :mod:`.transfers` — many described files to their signed URLs at once, one error naming all
+  that failed;
+* :mod:`.asset_session` — the asset upload session;
+* :mod:`.import_session` — the annotation import session;
+* :mod:`.export_download` — downloading an export and extracting it safely (zip slip refused);
+* :mod:`.dataset_upload` — NDJSON validation and batch dataset creation.
 
 Example::
 

@@ -166,6 +166,11 @@ class ImportSession:
         """
         path = self._session_path()
         session_id = self.id or ""
+        if self._state not in ("inserted", "done"):
+            raise InvalidInputError(
+                f"import session {session_id} is {self._state}: only a session whose block "
+                "completed can be waited for (leave the `async with` block first)"
+            )
         try:
             return await poll_until_done(
                 lambda: self._transport.request("GET", path, cast_to=ImportSessionState),
@@ -259,6 +264,9 @@ class ImportSession:
         await self._send(storage, [file])
 
     async def _send(self, storage: StorageClient, files: list[LocalFile]) -> None:
+        # Checked again with no await before the names are taken: concurrent add_* calls in
+        # one block can neither both take a name nor together pass the file limit.
+        self._check_new([file.filename for file in files])
         for file in files:
             self._names.add(file.filename)
         for start in range(0, len(files), MAX_IMPORT_FILES_PER_REQUEST):

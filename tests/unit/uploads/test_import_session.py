@@ -15,6 +15,7 @@ import respx
 
 import nexus_async
 from nexus_async import Project
+from nexus_async._concurrency import task_group
 from tests.unit import payloads
 from tests.unit.conftest import BASE_URL
 
@@ -269,6 +270,8 @@ async def test_adding_outside_the_block_or_entering_twice_is_refused(
         await session.get_logs()
     async with session:
         await session.add_bytes(CSV, "a.csv")
+        with pytest.raises(nexus_async.InvalidInputError, match="leave the `async with` block"):
+            await session.wait_until_done()
     with pytest.raises(nexus_async.InvalidInputError, match="only once"):
         async with session:
             pass
@@ -293,3 +296,23 @@ async def test_a_cancellation_during_creation_still_closes_the_created_session(
     assert scope.cancelled_caught
     assert not body_ran
     assert server.patches() == [FAILED]  # the session we learnt of is not left open
+
+
+async def test_concurrent_adds_cannot_together_pass_the_limit(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    server = Server(api)
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            (tmp_path / folder / f"{folder}{i}.csv").write_bytes(CSV)
+    session = project.annotations.create_import_session(max_files=3)
+    with pytest.raises(nexus_async.InvalidInputError, match="at most 3 files"):
+        async with session, task_group() as group:
+            group.start_soon(session.add_path, tmp_path / "one")
+            group.start_soon(session.add_path, tmp_path / "two")
+    sent = [
+        f["filename"] for c in server.files.calls for f in json.loads(c.request.content)["files"]
+    ]
+    assert len(sent) == 2  # the second folder was refused before it was announced
+    assert server.patches() == [FAILED]
