@@ -35,6 +35,10 @@ SAFE_TO_RETRY_WITH_RETRY_AFTER: Final = frozenset({429, 503})
 # Storage transfers resend the same bytes (idempotent) and a bulk upload makes thousands, so
 # they get a larger budget: at 10 % failed attempts, 7 tries leave 1e-7 odds per file.
 STORAGE_MAX_RETRIES: Final = 6
+# Session creation is retried only when the server refused it with Retry-After (or the
+# connection never opened), which is always safe; rate limiting makes that common, so it
+# gets a larger budget.
+SESSION_CREATE_MAX_RETRIES: Final = 8
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 # --- HTTP connection pools (measurements.md: one httpx pool degrades past ~8 connections) ----

@@ -33,6 +33,7 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
+    SESSION_CREATE_MAX_RETRIES,
 )
 from nexus_async._exceptions import (
     APIResponseError,
@@ -369,6 +370,7 @@ class UploadSession:
                 api_path("projects", self._project_id, "assetuploadsessions"),
                 cast_to=UploadSessionResponse,
                 body={"groups": self.groups, "assets": [self._session_item(f) for f in batch]},
+                max_retries=SESSION_CREATE_MAX_RETRIES,
             )
             self._open_sessions.append(session.id)
         await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
