@@ -34,6 +34,8 @@ from nexus_async._constants import (
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
     SESSION_CREATE_MAX_RETRIES,
+    UPLOAD_POLL_FIRST_DELAY,
+    UPLOAD_POLL_MAX_DELAY,
 )
 from nexus_async._exceptions import (
     APIResponseError,
@@ -162,7 +164,11 @@ class UploadSession:
         self.progress = UploadProgress()
         self._on_progress = progress
         self._timeout = timeout
-        self._poll_schedule = poll_schedule
+        # Ingestion is polled at most 0.5 s apart by default (see _constants); pass a
+        # PollSchedule to trade lag for fewer requests.
+        self._poll_schedule = poll_schedule or PollSchedule(
+            first_delay=UPLOAD_POLL_FIRST_DELAY, max_delay=UPLOAD_POLL_MAX_DELAY
+        )
         self._transport = transport
         self._project_id = project_id
         self._operations = operations
