@@ -44,7 +44,7 @@ from nexus_async.uploads.metadata import (
     validate_custom_metadata,
     validate_filename,
 )
-from nexus_async.uploads.mime import AssetKind, AssetType, detect_asset_mime
+from nexus_async.uploads.mime import AssetKind, AssetType, detect_asset_mime, file_extension
 
 __all__ = ["LocalFile", "describe_asset_bytes", "describe_asset_path", "describe_file"]
 
@@ -201,6 +201,11 @@ async def describe_asset_bytes(
         file = await describe_asset_bytes(jpeg_bytes, "frame-001.jpg")
     """
     name = validate_filename(filename)
+    if not file_extension(name):
+        raise UnsupportedFileError(
+            f"{name}: add_bytes needs the file name with its extension (e.g. frame-001.jpg)",
+            path=name,
+        )
     metadata = validate_custom_metadata(custom_metadata)
     if not isinstance(data, bytes):
         data = bytes(data)
