@@ -30,6 +30,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """The reliability suite at full scale: 10,000 files through faults, 20 cancellation seeds."""
+    session.install("-e", ".[emulator,dev]")
+    session.env.update({"NEXUS_RELIABILITY_FILES": "10000", "NEXUS_RELIABILITY_SEEDS": "20"})
+    session.run("pytest", "tests/e2e/reliability", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check on the whole tree."""
     session.install("ruff>=0.5")
