@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 from typing_extensions import Unpack
 
 from nexus_async._constants import (
@@ -19,6 +20,7 @@ from nexus_async._constants import (
 )
 from nexus_async._exceptions import (
     APIResponseError,
+    InvalidInputError,
     OperationCancelledError,
     OperationFailedError,
     OperationNotFinishedError,
@@ -204,6 +206,10 @@ class Annotations(ProjectResource):
             local = await project.annotations.download_exported_file(op.id, "exports/")
             local.download_path, local.file_names  # "exports/", ["<key>/train.csv", ...]
         """
+        require_id(op_id, "op_id")
+        target = await anyio.Path(path).expanduser()
+        if await target.is_file():
+            raise InvalidInputError(f"'{path}' is a file; give the folder to extract into")
         export = await self.get_export(op_id)
         if export.status in ("Queued", "Running"):
             raise OperationNotFinishedError(

@@ -210,3 +210,12 @@ async def test_an_unfinished_or_failed_export_says_so(
         await project.annotations.download_exported_file("op_1", tmp_path / "out")
     assert not storage.called
     assert tree(tmp_path) == []
+
+
+async def test_a_file_as_the_target_is_refused_before_any_request(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(nexus_async.InvalidInputError, match="is a file"):
+        await project.annotations.download_exported_file("op_1", tmp_path / "taken")
+    assert not api.calls
