@@ -39,6 +39,7 @@ from nexus_async._exceptions import (
     InvalidInputError,
     NexusError,
     OperationFailedError,
+    UnsupportedFileError,
 )
 from nexus_async._transport import Transport, api_path
 from nexus_async.polling import PollSchedule, poll_until_done
@@ -49,6 +50,7 @@ from nexus_async.uploads.checksums import bytes_crc32c
 from nexus_async.uploads.discovery import discover_annotation_files
 from nexus_async.uploads.files import LocalFile, describe_file
 from nexus_async.uploads.metadata import FilenameRegistry, validate_filename
+from nexus_async.uploads.mime import file_extension
 from nexus_async.uploads.storage import StorageClient
 from nexus_async.uploads.transfers import send_to_signed_urls
 
@@ -248,7 +250,8 @@ class ImportSession:
         await self._send(storage, [file for file in described if file is not None])
 
     async def add_bytes(self, file_bytes: bytes, filename: str) -> None:
-        """Add an annotation file from memory; ``filename`` names it (with its extension).
+        """Add an annotation file from memory; ``filename`` names it and must carry its
+        extension (the server chooses the format by it), else UnsupportedFileError.
 
         Example::
 
@@ -258,6 +261,11 @@ class ImportSession:
         if not isinstance(file_bytes, (bytes, bytearray, memoryview)):
             raise InvalidInputError(f"file_bytes must be bytes, not {type(file_bytes).__name__}")
         name = validate_filename(filename)
+        if not file_extension(name):  # the server picks the format by it (user docs: required)
+            raise UnsupportedFileError(
+                f"{name}: add_bytes needs the file name with its extension (e.g. labels.csv)",
+                path=name,
+            )
         self._check_new([name])
         data = bytes(file_bytes)
         file = LocalFile(filename=name, size=len(data), crc32c=await bytes_crc32c(data), data=data)

@@ -266,6 +266,14 @@ async def test_adding_outside_the_block_or_entering_twice_is_refused(
     session = project.annotations.create_import_session(background=True)
     with pytest.raises(nexus_async.InvalidInputError, match="inside `async with"):
         await session.add_bytes(CSV, "a.csv")
+    for name, error in [
+        ("labels", nexus_async.UnsupportedFileError),
+        ("", nexus_async.InvalidInputError),
+        ("dir/a.csv", nexus_async.InvalidInputError),
+    ]:
+        with pytest.raises(error):
+            async with project.annotations.create_import_session() as bad:
+                await bad.add_bytes(CSV, name)
     with pytest.raises(nexus_async.InvalidInputError, match="never entered"):
         await session.get_logs()
     async with session:
