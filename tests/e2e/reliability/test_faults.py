@@ -54,3 +54,40 @@ async def test_bulk_upload_through_faults_stores_every_file_exactly_once(
     assert stats["storage"]["checksum_failures"] == 0
     assert stats["storage"]["size_mismatches"] == 0
     assert stats["faults"]["triggered"] > BULK_FILES // 20  # the faults really happened
+
+
+IMPORT_FAULTS = [
+    {"route": "storage", "status": 503, "error_rate": 0.1, "seed": 21},
+    {"route": "storage", "drop": True, "error_rate": 0.03, "seed": 22},
+    {"method": "GET", "path": API, "status": 500, "error_rate": 0.05, "seed": 23},
+    {"path": "^/projects/", "status": 503, "retry_after": 1, "error_rate": 0.05, "seed": 24},
+]
+
+
+async def test_annotation_import_through_faults_commits_every_box_exactly_once(
+    tmp_path: Path, project: Project, server: EmulatorServer, sleeps: list[float]
+) -> None:
+    images = write_image_tree(tmp_path / "images", 50, depth=0)
+    async with project.assets.create_upload_session() as session:
+        await session.add_path(tmp_path / "images")
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for index, name in enumerate(sorted(images)):  # one CSV file per image, two boxes each
+        rows = [f"{name},1,1,8,8,boat", f"{name},2,2,9,19,cat"]
+        (labels / f"boxes{index:03d}.csv").write_text(
+            "filename,xmin,ymin,xmax,ymax,label\n" + "\n".join(rows) + "\n"
+        )
+    for rule in IMPORT_FAULTS:
+        server.control.add_fault(rule)
+
+    async with project.annotations.create_import_session() as imports:
+        await imports.add_path(labels)
+
+    server.control.clear_faults()
+    annotations = [a async for a in project.annotations.iter(limit=1000)]
+    assert len(annotations) == 2 * len(images)  # every box, none twice
+    assert len({(a.tag, a.asset_id) for a in annotations}) == 2 * len(images)
+    assert (await imports.get_logs()).logs == []
+    stats = server.control.stats()
+    assert stats["created"]["import_sessions"] == 1
+    assert stats["faults"]["triggered"] > 5

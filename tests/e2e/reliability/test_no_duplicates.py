@@ -4,12 +4,16 @@ after the work was done), nexus_async does not send the POST again: nothing is c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import nexus_async
 from nexus_async import Project
 from nexus_async.testing import EmulatorServer
 from tests.media import png_bytes
+
+NDJSON = b'{"kind": "Image", "url": "https://example.invalid/a.jpg"}\n'
 
 BOX = [[0.1, 0.1], [0.1, 0.5], [0.5, 0.5], [0.5, 0.1]]
 LOST = [{"drop": True, "when": "after", "times": 1}, {"status": 500, "when": "after", "times": 1}]
@@ -37,3 +41,38 @@ async def test_annotation_is_not_created_twice(
             {"asset_id": asset.id, "tag": "boat", "bound_type": "Rectangle", "bound": BOX}
         )
     assert server.control.stats()["created"]["annotations"] == 1
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_export_is_not_started_twice(
+    seeded: Project, server: EmulatorServer, lost: dict[str, object]
+) -> None:
+    server.control.add_fault({"route": "export_create", **lost})
+    with pytest.raises((nexus_async.APIConnectionError, nexus_async.InternalServerError)):
+        await seeded.annotations.create_export(
+            {"format": "csv_fourcorner", "options": {"split_ratio": 0.0, "seed": 1}}
+        )
+    assert server.control.stats()["created"]["exports"] == 1
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_dataset_is_not_created_twice(
+    project: Project, server: EmulatorServer, lost: dict[str, object], tmp_path: Path
+) -> None:
+    items = tmp_path / "items.ndjson"
+    items.write_bytes(NDJSON)
+    server.control.add_fault({"route": "dataset_create", **lost})
+    with pytest.raises((nexus_async.APIConnectionError, nexus_async.InternalServerError)):
+        await project.batch.datasets.create(name="ds", dataset_path=items)
+    assert server.control.stats()["created"]["datasets"] == 1
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_import_session_is_not_created_twice(
+    project: Project, server: EmulatorServer, lost: dict[str, object]
+) -> None:
+    server.control.add_fault({"route": "import_session_create", **lost})
+    with pytest.raises((nexus_async.APIConnectionError, nexus_async.InternalServerError)):
+        async with project.annotations.create_import_session() as session:
+            await session.add_bytes(b"filename,xmin,ymin,xmax,ymax,label\n", "a.csv")
+    assert server.control.stats()["created"]["import_sessions"] == 1
