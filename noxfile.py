@@ -205,3 +205,15 @@ def bench(session: nox.Session) -> None:
     python = _emulator_python(session)
     command = [str(python), "-m", "benchmarks.run", "--official-python", str(official)]
     session.run(*command, *session.posargs, external=True)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The whole SDK in under a minute: a local emulator, a few hundred generated images
+    bulk-uploaded with progress bars, annotations imported, exported and downloaded.
+
+    Same code as `nexus-async demo`; arguments after `--` go to it, e.g.
+    `nox -s demo -- --files 1000 --workdir demo-out`.
+    """
+    session.install("-e", ".[cli,emulator]")
+    session.run("nexus-async", "demo", *session.posargs)

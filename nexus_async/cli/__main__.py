@@ -1,0 +1,5 @@
+"""``python -m nexus_async.cli``."""
+
+from nexus_async.cli import main
+
+main()

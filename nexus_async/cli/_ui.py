@@ -1,0 +1,187 @@
+"""Terminal output of the CLI: rich progress bars on a TTY, plain periodic lines otherwise,
+and the mapping of SDK errors to one line on stderr plus an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import traceback
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from nexus_async import ConfigurationError, NexusError
+from nexus_async.types.operations import Operation
+from nexus_async.uploads.asset_session import UploadProgress
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_USAGE",
+    "UploadBar",
+    "WaitSpinner",
+    "fail",
+    "format_bytes",
+    "run",
+    "use_rich",
+]
+
+T = TypeVar("T")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+# Without a terminal, progress is one plain line on stderr at most this often (seconds).
+PLAIN_INTERVAL = 5.0
+
+
+def use_rich() -> bool:
+    """Live progress bars only when stdout is a terminal; redirected output stays clean."""
+    return sys.stdout.isatty()
+
+
+def format_bytes(size: float) -> str:
+    """``1234567`` -> ``"1.2 MB"`` (decimal units, as rich shows them)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"  # pragma: no cover - the loop always returns
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    """Print ``error: message`` on stderr; return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def run(coro: Coroutine[Any, Any, T], *, debug: bool) -> T:
+    """Run a command's coroutine; an SDK or OS error becomes one line on stderr and exit 1
+    (a configuration error exit 2), with the traceback only under ``--debug``."""
+    try:
+        return asyncio.run(coro)
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+    except (NexusError, OSError) as exc:
+        if debug:
+            traceback.print_exc()
+        code = EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_ERROR
+        raise fail(f"{type(exc).__name__}: {exc}", code) from None
+
+
+class UploadBar:
+    """The ``progress`` callback of an upload session: files and bytes, rate, ETA."""
+
+    def __init__(self, description: str, *, live: bool | None = None) -> None:
+        self.description = description
+        self.live = use_rich() if live is None else live
+        self.last = UploadProgress()
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> UploadBar:
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[files]}"),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=None, files="")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, progress: UploadProgress) -> None:
+        self.last = progress
+        done = progress.files_done + progress.files_skipped
+        files = f"{done}/{progress.files_total} files"
+        if self._progress is not None and self._task is not None:
+            finished = done >= progress.files_total
+            self._progress.update(
+                self._task,
+                total=progress.bytes_total,
+                completed=progress.bytes_total if finished else progress.bytes_done,
+                files=files,
+                description="ingesting" if finished else self.description,
+            )
+            return
+        now = time.monotonic()
+        if now - self._last_line >= PLAIN_INTERVAL:
+            self._last_line = now
+            sent = f"{format_bytes(progress.bytes_done)}/{format_bytes(progress.bytes_total)}"
+            typer.echo(f"{self.description}: {files}, {sent}", err=True)
+
+
+class WaitSpinner:
+    """A spinner with the elapsed time while something is processed (TTY only)."""
+
+    def __init__(self, description: str, *, live: bool | None = None) -> None:
+        self.description = description
+        self.live = use_rich() if live is None else live
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> WaitSpinner:
+        if self.live:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=None)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, text: str) -> None:
+        """Show ``text`` after the description."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=f"{self.description}: {text}")
+
+    def on_poll(self, operation: Operation) -> None:
+        """The ``on_poll`` callback of ``operations.wait_until_done``."""
+        counts = operation.status.progress.with_status
+        self.update(
+            f"{operation.status.overview} ({counts.Finished} finished, {counts.Running} "
+            f"running, {counts.Queued} queued)"
+        )
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t: ...`` then ``t[0]`` is the elapsed seconds."""
+    elapsed = [0.0]
+    start = time.perf_counter()
+    try:
+        yield elapsed
+    finally:
+        elapsed[0] = time.perf_counter() - start
