@@ -1,4 +1,8 @@
-"""Run one client process and measure it from outside (wall, CPU and peak RSS via wait4)."""
+"""Run one client process and measure it from outside (wall time, and CPU via wait4).
+
+Peak RSS comes from the client itself (``VmHWM``): ``ru_maxrss`` from wait4 would include
+the orchestrator's own peak, which Linux carries over the child's ``execve``.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +34,11 @@ class ClientProcess:
 
 @dataclass(frozen=True)
 class ProcessResult:
-    """What the client printed, plus the kernel's view of the whole process."""
+    """What the client printed, plus the kernel's view of the whole process's time."""
 
     report: dict[str, Any]
     process_wall_s: float
     process_cpu_s: float
-    process_peak_rss_mib: float
 
 
 class ClientFailedError(RuntimeError):
@@ -67,5 +70,4 @@ def run_client(client: ClientProcess, spec: dict[str, Any], timeout: float) -> P
         report=json.loads(lines[-1]),
         process_wall_s=wall,
         process_cpu_s=usage.ru_utime + usage.ru_stime,
-        process_peak_rss_mib=usage.ru_maxrss / 1024,
     )

@@ -26,18 +26,27 @@ def read_spec() -> dict[str, Any]:
     return spec
 
 
-def current_rss_mib() -> float:
-    """Resident set size of this process now (Linux /proc), in MiB."""
+def _status_mib(field: str) -> float:
+    """A ``/proc/self/status`` memory field (reported in KiB), in MiB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
 
+def current_rss_mib() -> float:
+    """Resident set size of this process now, in MiB."""
+    return _status_mib("VmRSS")
+
+
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is in KiB on Linux), in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process image so far, in MiB.
+
+    ``VmHWM``, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over ``execve`` from the
+    (v)forked parent, so a child of a large orchestrator would report the parent's peak.
+    """
+    return _status_mib("VmHWM")
 
 
 def cpu_seconds() -> float:
