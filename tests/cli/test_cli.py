@@ -1,0 +1,232 @@
+"""The ``nexus-async`` command against a real emulator on 127.0.0.1 (typer's CliRunner).
+
+Output is not a terminal here, so no progress bars are drawn: stdout holds the results only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from nexus_async import AsyncClient
+from nexus_async.cli import app
+from nexus_async.emulator import EmulatorConfig
+from nexus_async.testing import EmulatorServer
+from tests.media import write_image_tree
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig()) as server:
+        yield server
+
+
+@pytest.fixture
+def env(server: EmulatorServer) -> dict[str, str | None]:
+    """Credentials through the environment, as a user would set them."""
+    return {
+        "NEXUS_SECRET_KEY": server.secret_key,
+        "DATATURE_API_BASE_URL": server.base_url,
+        "NEXUS_PROJECT_ID": None,
+    }
+
+
+def invoke(args: list[str], env: dict[str, str | None]) -> Result:
+    return CliRunner().invoke(app, args, env=env)
+
+
+def asset_count(server: EmulatorServer) -> int:
+    async def count() -> int:
+        async with AsyncClient(server.secret_key, endpoint=server.base_url) as client:
+            assert server.project_id is not None
+            info = await client.get_project(server.project_id).get_info()
+            return info.statistic.total_assets
+
+    return asyncio.run(count())
+
+
+def test_help_and_version() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("upload", "import", "export", "operations", "emulator", "demo"):
+        assert command in result.stdout
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("nexus-async ")
+
+
+def test_upload_then_resume_skips_everything(
+    server: EmulatorServer, env: dict[str, str | None], tmp_path: Path
+) -> None:
+    write_image_tree(tmp_path / "images", 12, depth=2)
+    result = invoke(["upload", str(tmp_path / "images"), "--group", "cli"], env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Uploaded 12 files (")
+    assert server.project_id in result.stdout
+    assert asset_count(server) == 12
+
+    again = invoke(["upload", str(tmp_path / "images"), "--resume", "-c", "4"], env)
+    assert again.exit_code == 0, again.output
+    assert "Uploaded 0 files" in again.stdout
+    assert "skipped 12 already uploaded" in again.stdout
+    assert asset_count(server) == 12
+
+
+def test_flags_instead_of_environment(server: EmulatorServer, tmp_path: Path) -> None:
+    write_image_tree(tmp_path, 2, depth=0)
+    assert server.secret_key is not None
+    assert server.project_id is not None
+    args = ["--secret-key", server.secret_key, "--endpoint", server.base_url, "upload"]
+    result = invoke([*args, str(tmp_path), "--project", server.project_id], {})
+    assert result.exit_code == 0, result.output
+    assert "Uploaded 2 files" in result.stdout
+
+
+def test_background_upload_then_operations_wait(env: dict[str, str | None], tmp_path: Path) -> None:
+    write_image_tree(tmp_path, 3, depth=0)
+    result = invoke(["upload", str(tmp_path), "--background"], env)
+    assert result.exit_code == 0, result.output
+    op_ids = [
+        line.split()[1] for line in result.stdout.splitlines() if line.startswith("operation ")
+    ]
+    assert op_ids
+    waited = invoke(["operations", "wait", op_ids[0]], env)
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.stdout)["status"] == "Finished"
+
+
+def test_import_and_export(env: dict[str, str | None], tmp_path: Path) -> None:
+    write_image_tree(tmp_path / "images", 4, depth=0)
+    assert invoke(["upload", str(tmp_path / "images")], env).exit_code == 0
+    labels = tmp_path / "boxes.csv"
+    rows = ["filename,xmin,ymin,xmax,ymax,label"]
+    rows += [f"img{i:04d}.png,0.1,0.1,0.5,0.5,boat" for i in range(4)]
+    labels.write_text("\n".join(rows) + "\n")
+
+    imported = invoke(["import", str(labels)], env)
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout.startswith("Imported 4 annotations from 1 file(s)")
+
+    out = tmp_path / "out"
+    exported = invoke(["export", "--format", "csv_fourcorner", "--out", str(out)], env)
+    assert exported.exit_code == 0, exported.output
+    files = sorted(out.rglob("*.csv"))
+    assert [f.name for f in files] == ["train.csv"]
+    with files[0].open() as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+
+
+def test_sdk_error_is_one_line_and_exit_1(env: dict[str, str | None], tmp_path: Path) -> None:
+    result = invoke(["upload", str(tmp_path / "missing")], env)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_wrong_key_is_refused(env: dict[str, str | None]) -> None:
+    result = invoke(["operations", "wait", "op_x"], {**env, "NEXUS_SECRET_KEY": "wrong"})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ForbiddenError: 403")
+
+
+def test_debug_shows_the_traceback(env: dict[str, str | None]) -> None:
+    result = invoke(["--debug", "operations", "wait", "op_missing"], env)
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: NotFoundError")
+
+
+def test_missing_key_and_usage_errors_exit_2(env: dict[str, str | None], tmp_path: Path) -> None:
+    result = invoke(["upload", str(tmp_path)], {**env, "NEXUS_SECRET_KEY": None})
+    assert result.exit_code == 2
+    assert "error: ConfigurationError: No credentials" in result.stderr
+    assert invoke(["upload"], env).exit_code == 2  # no PATH
+    assert invoke(["upload", str(tmp_path), "--concurrency", "0"], env).exit_code == 2
+    assert invoke(["nonsense"], env).exit_code == 2
+
+
+def test_bad_export_format_and_ambiguous_project(
+    server: EmulatorServer, env: dict[str, str | None], tmp_path: Path
+) -> None:
+    result = invoke(["export", "--format", "nope", "--out", str(tmp_path)], env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    server.control.seed({"workspaces": [{"secret_key": "two", "projects": [{}, {}]}]})
+    result = invoke(["export"], {**env, "NEXUS_SECRET_KEY": "two"})
+    assert result.exit_code == 1
+    assert "the workspace has 2 projects: choose one with --project" in result.stderr
+
+
+def test_emulator_command_prints_its_json_line() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nexus_async.cli", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        assert set(info) >= {"base_url", "secret_key", "workspace_id", "project_id"}
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) == 0
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def test_demo(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--files", "20", "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Uploaded 20 files" in result.stdout
+    summary = result.stdout[result.stdout.index("Summary") :]
+    assert "20 images uploaded" in summary
+    assert "files/s" in summary
+    assert len(list((tmp_path / "images").iterdir())) == 20
+    assert sorted(p.name for p in (tmp_path / "export").rglob("*.csv")) == [
+        "train.csv",
+        "validate.csv",
+    ]
+
+
+BLOCK_CLI_PACKAGES = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("typer", "rich"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Block())
+"""
+
+
+def test_library_imports_without_typer_or_rich() -> None:
+    """The core works where the [cli] extra is not installed (httpx's own optional CLI
+    tries these imports and copes). Simulated by refusing to import them."""
+    code = BLOCK_CLI_PACKAGES + (
+        "import nexus_async, nexus_async.testing\n"
+        "from nexus_async import AsyncClient\n"
+        "AsyncClient('key', endpoint='http://127.0.0.1:9')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_without_the_cli_extra_fails_clearly() -> None:
+    code = BLOCK_CLI_PACKAGES + "import nexus_async.cli\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "typer" in out.stderr
