@@ -43,7 +43,6 @@ from nexus_async._exceptions import (
     FailedFile,
     InvalidInputError,
     NexusError,
-    UploadError,
 )
 from nexus_async._transport import Transport, api_path
 from nexus_async.polling import PollSchedule
@@ -58,6 +57,7 @@ from nexus_async.uploads.mime import AssetKind, file_extension
 from nexus_async.uploads.multipart import upload_multipart
 from nexus_async.uploads.rate_limit import SessionCreationLimits
 from nexus_async.uploads.storage import StorageClient
+from nexus_async.uploads.transfers import failures_as_upload_error, transfer_each
 
 if TYPE_CHECKING:
     from nexus_async.resources.operations import Operations
@@ -332,21 +332,17 @@ class UploadSession:
         files = await self._without_existing(self._files) if self.skip_existing else self._files
         batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
         storage = StorageClient(max_connections=self.max_concurrency, chunk_size=self.chunk_size)
-        try:
+        with failures_as_upload_error(
+            self._failed,
+            "{count} file(s) failed to upload; the upload was stopped and its unfinished "
+            "server sessions cancelled",
+        ):
             async with storage:
                 await for_each_bounded(
                     batches,
                     lambda batch: self._upload_batch(storage, batch),
                     limit=BATCH_CONCURRENCY,
                 )
-        except Exception as exc:
-            if not self._failed:
-                raise
-            raise UploadError(
-                f"{len(self._failed)} file(s) failed to upload; the upload was stopped and its "
-                "unfinished server sessions cancelled",
-                failed=self._failed,
-            ) from exc
 
     def _is_multipart(self, file: LocalFile) -> bool:
         return file.size > self.multipart_threshold and file.path is not None
@@ -392,28 +388,29 @@ class UploadSession:
 
         async def transfer(pair: tuple[LocalFile, UploadSessionAsset]) -> None:
             file, target = pair
-            try:
-                if self._is_multipart(file):
-                    await upload_multipart(
-                        self._transport,
-                        storage,
-                        project_id=self._project_id,
-                        session_id=session.id,
-                        file=file,
-                        part_concurrency=self.part_concurrency,
-                        on_bytes=lambda size: self._report(size=size),
-                    )
-                    self._report(files=1)
-                else:
-                    upload = target.upload
-                    await storage.send_local_file(upload.method, upload.url, upload.headers, file)
-                    self._report(files=1, size=file.size)
-            except Exception as exc:
-                self._failed.append(FailedFile(file.filename, exc))
-                raise
+            if self._is_multipart(file):
+                await upload_multipart(
+                    self._transport,
+                    storage,
+                    project_id=self._project_id,
+                    session_id=session.id,
+                    file=file,
+                    part_concurrency=self.part_concurrency,
+                    on_bytes=lambda size: self._report(size=size),
+                )
+                self._report(files=1)
+            else:
+                upload = target.upload
+                await storage.send_local_file(upload.method, upload.url, upload.headers, file)
+                self._report(files=1, size=file.size)
 
-        pairs = zip(batch, session.assets, strict=True)
-        await for_each_bounded(pairs, transfer, limit=self.max_concurrency)
+        await transfer_each(
+            zip(batch, session.assets, strict=True),
+            transfer,
+            limit=self.max_concurrency,
+            filename=lambda pair: pair[0].filename,
+            failed=self._failed,
+        )
         self._open_sessions.remove(session.id)
         self._operation_ids.append(session.op_id)
 

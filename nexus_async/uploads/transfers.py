@@ -14,7 +14,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import TypeVar
 
 from nexus_async._concurrency import for_each_bounded
 from nexus_async._exceptions import FailedFile, UploadError
@@ -22,7 +24,42 @@ from nexus_async.types.uploads import SignedUpload
 from nexus_async.uploads.files import LocalFile
 from nexus_async.uploads.storage import StorageClient
 
-__all__ = ["send_to_signed_urls"]
+__all__ = ["failures_as_upload_error", "send_to_signed_urls", "transfer_each"]
+
+ItemT = TypeVar("ItemT")
+
+
+async def transfer_each(
+    items: Iterable[ItemT],
+    send: Callable[[ItemT], Awaitable[None]],
+    *,
+    limit: int,
+    filename: Callable[[ItemT], str],
+    failed: list[FailedFile],
+) -> None:
+    """Run ``send(item)`` for every item, ``limit`` at once. A failure is recorded in
+    ``failed`` under the item's file name, and stops the transfers still running."""
+
+    async def recorded(item: ItemT) -> None:
+        try:
+            await send(item)
+        except Exception as exc:
+            failed.append(FailedFile(filename(item), exc))
+            raise
+
+    await for_each_bounded(items, recorded, limit=limit)
+
+
+@contextlib.contextmanager
+def failures_as_upload_error(failed: list[FailedFile], message: str) -> Iterator[None]:
+    """Turn an error raised after files failed into one :class:`~nexus_async.UploadError`
+    that lists them all (``message`` may use ``{count}``); other errors pass unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if not failed:
+            raise
+        raise UploadError(message.format(count=len(failed)), failed=failed) from exc
 
 
 async def send_to_signed_urls(
@@ -41,19 +78,11 @@ async def send_to_signed_urls(
 
     async def send(pair: tuple[LocalFile, SignedUpload]) -> None:
         file, upload = pair
-        try:
-            await storage.send_local_file(upload.method, upload.url, upload.headers, file)
-        except Exception as exc:
-            failed.append(FailedFile(file.filename, exc))
-            raise
+        await storage.send_local_file(upload.method, upload.url, upload.headers, file)
         if on_sent is not None:
             on_sent(file)
 
-    try:
-        await for_each_bounded(targets, send, limit=limit)
-    except Exception as exc:
-        if not failed:
-            raise
-        raise UploadError(
-            f"{len(failed)} file(s) could not be sent to storage", failed=failed
-        ) from exc
+    with failures_as_upload_error(failed, "{count} file(s) could not be sent to storage"):
+        await transfer_each(
+            targets, send, limit=limit, filename=lambda pair: pair[0].filename, failed=failed
+        )
