@@ -13,6 +13,7 @@ import io
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
