@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,27 +13,9 @@ from starlette.applications import Starlette
 
 from nexus_async.emulator import Emulator, EmulatorConfig, ManualClock, create_app
 from nexus_async.testing import nexus_emulator  # noqa: F401  (fixture re-export)
+from tests.media import jpeg_bytes, png_bytes  # noqa: F401  (re-exported to the emulator tests)
 
 BASE = "http://emu.test"
-
-
-def png_bytes(width: int, height: int, extra: bytes = b"") -> bytes:
-    """A minimal PNG header with the given dimensions."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"") + extra
-
-
-def jpeg_bytes(width: int, height: int) -> bytes:
-    """A minimal JPEG: SOI, an APP0 segment, SOF0 with dimensions, EOI."""
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
-    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
 
 
 def crc_unsigned(data: bytes) -> int:

@@ -10,6 +10,12 @@ import nexus_async
 from nexus_async import AsyncClient, Project, RetryPolicy
 from tests.unit import payloads
 
+ANNOTATION = {
+    "asset_id": "asset_1",
+    "tag": "boat",
+    "bound_type": "Rectangle",
+    "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
+}
 BUSY = {"code": "InternalServerError", "message": "busy"}
 
 
@@ -106,14 +112,7 @@ async def test_post_is_not_retried_when_it_may_have_been_processed(
 ) -> None:
     route = api.post(f"/projects/{project.id}/annotations").respond(status, json=BUSY)
     with pytest.raises(nexus_async.InternalServerError):
-        await project.annotations.create(
-            {
-                "asset_id": "asset_1",
-                "tag": "boat",
-                "bound_type": "Rectangle",
-                "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
-            }
-        )
+        await project.annotations.create(ANNOTATION)
     assert route.call_count == 1
 
 
@@ -124,14 +123,7 @@ async def test_post_is_not_retried_after_a_read_timeout(
         side_effect=httpx.ReadTimeout("lost")
     )
     with pytest.raises(nexus_async.APITimeoutError):
-        await project.annotations.create(
-            {
-                "asset_id": "asset_1",
-                "tag": "boat",
-                "bound_type": "Rectangle",
-                "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
-            }
-        )
+        await project.annotations.create(ANNOTATION)
     assert route.call_count == 1
 
 
@@ -152,14 +144,7 @@ async def test_post_is_retried_when_the_connection_never_opened(
     route = api.post(f"/projects/{project.id}/annotations").mock(
         side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json=payloads.annotation())]
     )
-    created = await project.annotations.create(
-        {
-            "asset_id": "asset_1",
-            "tag": "boat",
-            "bound_type": "Rectangle",
-            "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
-        }
-    )
+    created = await project.annotations.create(ANNOTATION)
     assert created.id == "annot_1"
     assert route.call_count == 2
 
@@ -171,14 +156,7 @@ async def test_post_is_retried_when_refused_with_retry_after(
     route = api.post(f"/projects/{project.id}/annotations").mock(
         side_effect=_failing_then(status, payloads.annotation(), headers={"Retry-After": "2"})
     )
-    await project.annotations.create(
-        {
-            "asset_id": "asset_1",
-            "tag": "boat",
-            "bound_type": "Rectangle",
-            "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
-        }
-    )
+    await project.annotations.create(ANNOTATION)
     assert route.call_count == 2
     assert sleeps == [2.0]
 
@@ -188,14 +166,7 @@ async def test_post_429_without_retry_after_is_not_retried(
 ) -> None:
     route = api.post(f"/projects/{project.id}/annotations").respond(429, json=BUSY)
     with pytest.raises(nexus_async.RateLimitError):
-        await project.annotations.create(
-            {
-                "asset_id": "asset_1",
-                "tag": "boat",
-                "bound_type": "Rectangle",
-                "bound": [[0, 0], [0, 1], [1, 1], [1, 0]],
-            }
-        )
+        await project.annotations.create(ANNOTATION)
     assert route.call_count == 1
 
 
