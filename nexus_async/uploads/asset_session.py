@@ -78,7 +78,11 @@ NIFTI_ORIENTATIONS = ("x", "y", "z")
 
 @dataclasses.dataclass
 class UploadProgress:
-    """Where an upload stands; passed to the ``progress`` callback after every change."""
+    """Where an upload stands; passed to the ``progress`` callback after every change.
+
+    At the end ``files_done + files_skipped == files_total`` and ``bytes_done == bytes_total``
+    (skipped files count as accounted-for bytes).
+    """
 
     files_total: int = 0
     files_done: int = 0
@@ -322,7 +326,8 @@ class UploadSession:
         skipped = len(files) - len(missing)
         if skipped:
             logger.info("Skipping %d file(s) the project already holds", skipped)
-            self._report(skipped=skipped)
+            skipped_bytes = sum(f.size for f in files) - sum(f.size for f in missing)
+            self._report(skipped=skipped, size=skipped_bytes)  # accounted for, like sent bytes
         return missing
 
     async def _upload_all(self) -> None:

@@ -162,7 +162,8 @@ async def test_cancellation_mid_upload_leaves_no_open_session_and_resume_finishe
     progress = UploadProgress()
 
     def keep(p: UploadProgress) -> None:
-        progress.files_skipped = p.files_skipped
+        progress.files_skipped, progress.files_done = p.files_skipped, p.files_done
+        progress.bytes_done, progress.bytes_total = p.bytes_done, p.bytes_total
 
     async with project.assets.create_upload_session(skip_existing=True, progress=keep) as session:
         await session.add_path(tmp_path)
@@ -171,6 +172,8 @@ async def test_cancellation_mid_upload_leaves_no_open_session_and_resume_finishe
     resent = server.control.stats()["storage"]["requests"] - before
     assert progress.files_skipped > 0
     assert resent == 200 - progress.files_skipped
+    assert progress.files_done + progress.files_skipped == 200
+    assert progress.bytes_done == progress.bytes_total == sum(sizes.values())
 
 
 @pytest.mark.parametrize(
