@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from nexus_async import AsyncClient
-from nexus_async.cli._ui import UploadBar, WaitSpinner, fail, format_bytes, run, timed
+from nexus_async.cli._ui import UploadBar, WaitSpinner, fail, format_bytes, report, run, timed
 
 __all__ = ["DemoSummary", "demo", "png_image", "run_demo", "write_samples"]
 
@@ -175,8 +175,11 @@ def demo(
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nexus-demo-") as scratch:
         folder = workdir or Path(scratch)
-        with EmulatorServer(mode="subprocess") as server:
-            assert server.secret_key is not None
+        try:
+            server = EmulatorServer(mode="subprocess").start()
+        except Exception as exc:
+            raise report(exc, debug=debug) from None
+        try:
             typer.echo(f"Emulator running at {server.base_url} (project {server.project_id})")
 
             async def main() -> DemoSummary:
@@ -185,6 +188,8 @@ def demo(
                     return await run_demo(client, server.project_id, folder, files)
 
             summary = run(main(), debug=debug)
+        finally:
+            server.stop()
         summary.total_seconds = time.perf_counter() - start
         typer.echo("")
         for line in summary.lines():

@@ -36,6 +36,7 @@ __all__ = [
     "WaitSpinner",
     "fail",
     "format_bytes",
+    "report",
     "run",
     "use_rich",
 ]
@@ -69,8 +70,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
 
 
 def run(coro: Coroutine[Any, Any, T], *, debug: bool) -> T:
-    """Run a command's coroutine; an SDK or OS error becomes one line on stderr and exit 1
-    (a configuration error exit 2), with the traceback only under ``--debug``."""
+    """Run a command's coroutine; errors become one line on stderr (see :func:`report`)."""
     try:
         return asyncio.run(coro)
     except (typer.Exit, typer.Abort):
@@ -78,11 +78,21 @@ def run(coro: Coroutine[Any, Any, T], *, debug: bool) -> T:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
-    except (NexusError, OSError) as exc:
-        if debug:
-            traceback.print_exc()
+    except Exception as exc:
+        raise report(exc, debug=debug) from None
+
+
+def report(exc: Exception, *, debug: bool) -> typer.Exit:
+    """An SDK or OS error: one line on stderr and exit 1 (a configuration error exit 2); any
+    other exception is a bug, reported the same way with a hint. ``--debug`` adds the
+    traceback."""
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    if isinstance(exc, (NexusError, OSError)):
         code = EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_ERROR
-        raise fail(f"{type(exc).__name__}: {exc}", code) from None
+        return fail(f"{type(exc).__name__}: {exc}", code)
+    hint = "" if debug else " (run with --debug for the traceback)"
+    return fail(f"unexpected {type(exc).__name__}: {exc}{hint}")
 
 
 class UploadBar:

@@ -230,3 +230,34 @@ def test_cli_without_the_cli_extra_fails_clearly() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode != 0
     assert "typer" in out.stderr
+
+
+def test_unexpected_error_is_one_line_with_a_hint(
+    env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexus_async.cli import _commands
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_commands, "open_project", broken)
+    result = invoke(["operations", "wait", "op_x"], env)
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == "error: unexpected RuntimeError: boom (run with --debug for the traceback)\n"
+    )
+
+
+def test_progress_bars_on_a_terminal(env: dict[str, str | None], tmp_path: Path) -> None:
+    """With a terminal the upload draws a rich bar (files, bytes, rate, ETA) instead of lines."""
+    from nexus_async.cli._ui import UploadBar
+    from nexus_async.uploads.asset_session import UploadProgress
+
+    with UploadBar("uploading", live=True) as bar:
+        assert bar._progress is not None
+        bar(UploadProgress(files_total=4, files_done=2, bytes_total=4000, bytes_done=2000))
+        task = bar._progress.tasks[0]
+        assert (task.completed, task.total, task.fields["files"]) == (2000, 4000, "2/4 files")
+        bar(UploadProgress(files_total=4, files_done=4, bytes_total=4000, bytes_done=4000))
+        assert bar._progress.tasks[0].description == "ingesting"
