@@ -35,7 +35,8 @@ def show(progress: UploadProgress) -> None:
     """Print a line every 50 files (use `nexus-async upload` for live progress bars)."""
     done = progress.files_done + progress.files_skipped
     if done % 50 == 0 or done == progress.files_total:
-        print(f"  {done}/{progress.files_total} files, {progress.bytes_done:,} bytes sent")
+        size = f"{progress.bytes_done:,} of {progress.bytes_total:,} bytes"
+        print(f"  {done}/{progress.files_total} files, {size}")
 
 
 async def upload_folder(project: Project, folder: Path) -> UploadProgress:

@@ -98,11 +98,11 @@ def upload(
                 async with session:
                     for path in paths:
                         await session.add_path(path)
-            done = bar.last
-            rate = done.bytes_done / elapsed[0] if elapsed[0] else 0.0
+            done, sent = bar.last, bar.bytes_sent
+            rate = sent / elapsed[0] if elapsed[0] else 0.0
             skipped = f", skipped {done.files_skipped} already uploaded" if resume else ""
             typer.echo(
-                f"Uploaded {done.files_done} files ({format_bytes(done.bytes_done)}) to "
+                f"Uploaded {done.files_done} files ({format_bytes(sent)}) to "
                 f"{handle.id} in {elapsed[0]:.1f} s ({format_bytes(rate)}/s){skipped}"
             )
             if background:

@@ -123,7 +123,7 @@ async def run_demo(
     with UploadBar("uploading", live=live) as bar, timed() as upload_time:
         async with project.assets.create_upload_session(groups=["demo"], progress=bar) as upload:
             await upload.add_path(workdir / "images")
-    summary.files, summary.bytes = bar.last.files_done, bar.last.bytes_done
+    summary.files, summary.bytes = bar.last.files_done, bar.bytes_sent
     summary.upload_seconds = upload_time[0]
     typer.echo(
         f"Uploaded {summary.files} files ({format_bytes(summary.bytes)}) in {upload_time[0]:.2f} s"

@@ -102,6 +102,8 @@ class UploadBar:
         self.description = description
         self.live = use_rich() if live is None else live
         self.last = UploadProgress()
+        self.skipped_bytes = 0  # bytes of files skipped on resume (counted in bytes_done)
+        self._seen = (0, 0)  # (files_skipped, bytes_done) at the previous call
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._last_line = 0.0
@@ -125,8 +127,17 @@ class UploadBar:
         if self._progress is not None:
             self._progress.stop()
 
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes actually uploaded so far (skipped files excluded)."""
+        return self.last.bytes_done - self.skipped_bytes
+
     def __call__(self, progress: UploadProgress) -> None:
         self.last = progress
+        skipped, before = self._seen
+        if progress.files_skipped > skipped:  # the resume report: skipped files and their bytes
+            self.skipped_bytes += progress.bytes_done - before
+        self._seen = (progress.files_skipped, progress.bytes_done)
         done = progress.files_done + progress.files_skipped
         files = f"{done}/{progress.files_total} files"
         if self._progress is not None and self._task is not None:
