@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nexus_async import AsyncClient, InvalidInputError, Project
+from nexus_async import AsyncClient, ConfigurationError, InvalidInputError, Project
 from nexus_async._constants import DEFAULT_UPLOAD_CONCURRENCY
 from nexus_async.cli._ui import UploadBar, WaitSpinner, format_bytes, run, timed
 
@@ -57,6 +58,8 @@ async def open_project(client: AsyncClient, project_id: str | None) -> Project:
 
 def make_client(settings: Settings) -> AsyncClient:
     """A client from the global options (or $NEXUS_SECRET_KEY / $DATATURE_API_BASE_URL)."""
+    if not (settings.secret_key or os.environ.get("NEXUS_SECRET_KEY")):
+        raise ConfigurationError("no secret key: pass --secret-key or set $NEXUS_SECRET_KEY")
     return AsyncClient(settings.secret_key, endpoint=settings.endpoint)
 
 

@@ -149,7 +149,9 @@ def test_debug_shows_the_traceback(env: dict[str, str | None]) -> None:
 def test_missing_key_and_usage_errors_exit_2(env: dict[str, str | None], tmp_path: Path) -> None:
     result = invoke(["upload", str(tmp_path)], {**env, "NEXUS_SECRET_KEY": None})
     assert result.exit_code == 2
-    assert "error: ConfigurationError: No credentials" in result.stderr
+    assert result.stderr == (
+        "error: ConfigurationError: no secret key: pass --secret-key or set $NEXUS_SECRET_KEY\n"
+    )
     assert invoke(["upload"], env).exit_code == 2  # no PATH
     assert invoke(["upload", str(tmp_path), "--concurrency", "0"], env).exit_code == 2
     assert invoke(["nonsense"], env).exit_code == 2
