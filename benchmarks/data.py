@@ -55,12 +55,12 @@ def write_video(path: Path, size: int) -> dict[str, tuple[int, int]]:
     ftyp = struct.pack(">I", 24) + b"ftypmp42" + b"\x00\x00\x00\x00" + b"mp42isom"
     mdat = struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", size - len(ftyp))
     block = bytearray(os.urandom(BLOCK))
-    checksum = google_crc32c.Checksum()
+    crc = 0
     written = 0
     with path.open("wb") as stream:
         for head in (ftyp, mdat):
             stream.write(head)
-            checksum.update(head)
+            crc = int(google_crc32c.extend(crc, head))
             written += len(head)
         counter = 0
         while written < size:
@@ -68,6 +68,6 @@ def write_video(path: Path, size: int) -> dict[str, tuple[int, int]]:
             block[:8] = counter.to_bytes(8, "big")
             piece = bytes(block[: size - written])
             stream.write(piece)
-            checksum.update(piece)
+            crc = int(google_crc32c.extend(crc, piece))
             written += len(piece)
-    return {path.name: (size, int.from_bytes(checksum.digest(), "big"))}
+    return {path.name: (size, crc)}

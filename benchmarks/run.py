@@ -91,7 +91,7 @@ def environment(official_python: str | None) -> dict[str, object]:
         )
         official = _output_of([official_python, "-c", probe])
     return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores, {total_kib / 1024 / 1024:.1f} GiB RAM, "
         f"{platform.processor() or platform.machine()}",
         "os": platform.platform(),

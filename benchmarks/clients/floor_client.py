@@ -101,7 +101,9 @@ async def upload(spec: dict[str, Any]) -> list[str]:
         session = response.json()
         work = iter(enumerate(session["assets"]))
 
-        async def send_part(client: Any, mpu: str, number: int, path: Path, span: tuple) -> None:
+        async def send_part(
+            client: Any, mpu: str, number: int, path: Path, span: tuple[int, int]
+        ) -> None:
             part = await api.put(f"{project}/multipartassetuploads/{mpu}/parts/{number}")
             part.raise_for_status()
             target = part.json()
