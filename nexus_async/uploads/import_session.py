@@ -2,8 +2,10 @@
 
 Wire sequence (nexus-api.md §10, §16 rulings 6, 15, 16):
 
-* entering the block creates the server session (``POST annotationimportsessions``) — making
-  the object does no I/O (unlike the official SDK, weakness 13);
+* the server session (``POST annotationimportsessions``) is created by the first
+  ``add_path``/``add_bytes`` whose files pass the local checks — making the object or
+  entering the block does no I/O (unlike the official SDK, weakness 13), so bad input never
+  leaves a session behind;
 * every ``add_path``/``add_bytes`` checks its files locally (existence, duplicate names, the
   1 000-files-per-session limit of the user docs), then announces them
   (``POST …/files``, at most 1 000 per request, CRC-32C as base64) and streams each to its
@@ -107,6 +109,7 @@ class ImportSession:
         self._poll_schedule = poll_schedule
         self._names = FilenameRegistry()
         self._storage: StorageClient | None = None
+        self._creating = anyio.Lock()
         self._state = "new"
 
     def __repr__(self) -> str:
@@ -123,7 +126,10 @@ class ImportSession:
 
     def _session_path(self, *segments: str) -> str:
         if self.id is None:
-            raise InvalidInputError("this import session was never entered: use `async with` first")
+            raise InvalidInputError(
+                "this import session has no server session yet: it is created by the first "
+                "add_path/add_bytes inside `async with`"
+            )
         return api_path(
             "projects", self._project_id, "annotationimportsessions", self.id, *segments
         )
@@ -271,7 +277,26 @@ class ImportSession:
         file = LocalFile(filename=name, size=len(data), crc32c=await bytes_crc32c(data), data=data)
         await self._send(storage, [file])
 
+    async def _create_server_session(self) -> None:
+        """Create the server session once, before the first files are announced."""
+        async with self._creating:
+            if self.id is not None:
+                return
+            # Shielded: a cancellation while the POST is in flight would leave a server session
+            # whose id we never learn, so nobody could close it. Learn it; the block's exit
+            # then closes it as failed.
+            with anyio.CancelScope(shield=True):
+                created = await self._transport.request(
+                    "POST",
+                    api_path("projects", self._project_id, "annotationimportsessions"),
+                    cast_to=ImportSessionState,
+                )
+                self.id = created.id
+            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
+
     async def _send(self, storage: StorageClient, files: list[LocalFile]) -> None:
+        self._check_new([file.filename for file in files])
+        await self._create_server_session()
         # Checked again with no await before the names are taken: concurrent add_* calls in
         # one block can neither both take a name nor together pass the file limit.
         self._check_new([file.filename for file in files])
@@ -312,22 +337,6 @@ class ImportSession:
     async def __aenter__(self) -> ImportSession:
         if self._state != "new":
             raise InvalidInputError("an import session can be entered only once")
-        self._state = "opening"
-        # Shielded: a cancellation while the POST is in flight would leave a server session
-        # whose id we never learn, so nobody could close it. Learn it, then close it as failed.
-        with anyio.CancelScope(shield=True):
-            created = await self._transport.request(
-                "POST",
-                api_path("projects", self._project_id, "annotationimportsessions"),
-                cast_to=ImportSessionState,
-            )
-            self.id = created.id
-        try:
-            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
-        except BaseException:
-            self._state = "failed"
-            await self._mark_failed()
-            raise
         self._storage = StorageClient(max_connections=self.max_concurrency)
         self._state = "open"
         return self
@@ -344,12 +353,11 @@ class ImportSession:
                 self._state = "failed"
                 await self._mark_failed()
                 return  # the exception propagates as it is
-            if not len(self._names):
+            if self.id is None or not len(self._names):
                 self._state = "failed"
                 await self._mark_failed()
                 raise InvalidInputError(
-                    f"no annotation files were added to import session {self.id}; it was closed "
-                    "as failed"
+                    "no annotation files were added to the import session; nothing was imported"
                 )
             try:
                 await self._transport.request(
@@ -373,7 +381,10 @@ class ImportSession:
 
     async def _mark_failed(self) -> None:
         """PATCH ``FilesProcessed=FailedReach`` (shielded, bounded); a failure of this request
-        is logged, never raised over the error that brought us here."""
+        is logged, never raised over the error that brought us here. Nothing to do when no
+        server session was created."""
+        if self.id is None:
+            return
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
             try:
                 await self._transport.request(

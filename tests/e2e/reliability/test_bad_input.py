@@ -4,9 +4,9 @@ uploaded or created on the (real) emulator.
 Each row is ``Case(id, call, error, match)``: ``call(project, tmp_path)`` makes the bad call,
 ``error`` is the exception type it must raise and ``match`` a regex its message must contain.
 Rows marked ``local=True`` are knowable on the client: they must fail before any request
-reaches the API (an upload session's entry GET of its project excepted). The others are only
-knowable by the server (custom statuses, unknown ids): the server refuses them and nothing
-changes.
+reaches the API (an upload session's entry GET of its project excepted), so nothing at all is
+created. The others are only knowable by the server (custom statuses, unknown ids, a box
+outside its image): the server refuses them and no asset or annotation changes.
 
 Uploads (add_path/add_bytes):
   missing path, empty folder, folder without asset files, unsupported extension, text named
@@ -17,6 +17,11 @@ Uploads (add_path/add_bytes):
 Files that change during the upload are refused at transfer time (see the last tests).
 Core calls: empty or blank ids, bad statuses, unknown keys, bad pagination and filters,
 invalid annotation shapes, blank names and titles.
+Annotation I/O: import of a missing path or an empty folder, an import file with a box out of
+the image (server-side: AnnotationImportError with the log line), unknown export formats,
+out-of-range or missing export options, a download of a running export; datasets from a
+missing file, a non-.ndjson file, malformed or non-object NDJSON lines (named by number), an
+empty file.
 """
 
 from __future__ import annotations
@@ -76,6 +81,25 @@ def sparse(path: Path, size: int, head: bytes) -> Path:
         file.write(head)
         file.truncate(size)
     return path
+
+
+async def import_path(project: Project, target: Path) -> None:
+    async with project.annotations.create_import_session() as session:
+        await session.add_path(target)
+
+
+async def import_out_of_bounds(project: Project, root: Path) -> None:
+    labels = write(
+        root / "boxes.csv", b"filename,xmin,ymin,xmax,ymax,label\na.png,1,1,900,900,boat\n"
+    )
+    await import_path(project, labels)
+
+
+def dataset(project: Project, path: Path) -> Awaitable[Any]:
+    return project.batch.datasets.create(name="ds", dataset_path=path)
+
+
+CSV_HEADER = b"filename,xmin,ymin,xmax,ymax,label\n"
 
 
 def dangling(root: Path) -> Path:
@@ -386,6 +410,97 @@ CASES = [
         nexus_async.InvalidInputError,
         "title",
     ),
+    # --- annotation imports, exports and datasets
+    Case(
+        "import-missing-path",
+        lambda p, t: import_path(p, t / "nope"),
+        nexus_async.InvalidInputError,
+        "No such file",
+    ),
+    Case(
+        "import-empty-folder",
+        lambda p, t: import_path(p, (t / "e").mkdir() or t / "e"),
+        nexus_async.InvalidInputError,
+        "(?i)no annotation files",
+    ),
+    Case(
+        "import-box-out-of-bounds",
+        import_out_of_bounds,
+        nexus_async.AnnotationImportError,
+        "out of bounds",
+        local=False,
+    ),
+    Case(
+        "export-unknown-format",
+        lambda p, t: p.annotations.create_export(
+            {"format": "jpeg", "options": {"split_ratio": 0.1, "seed": 1}}
+        ),
+        nexus_async.InvalidInputError,
+        "format",
+    ),
+    Case(
+        "export-split-over-1",
+        lambda p, t: p.annotations.create_export(
+            {"format": "coco", "options": {"split_ratio": 1.5, "seed": 1}}
+        ),
+        nexus_async.InvalidInputError,
+        "split_ratio",
+    ),
+    Case(
+        "export-without-seed",
+        lambda p, t: p.annotations.create_export(
+            {"format": "coco", "options": {"split_ratio": 0.1}}
+        ),
+        nexus_async.InvalidInputError,
+        "seed",
+    ),
+    Case(
+        "export-unknown-option",
+        lambda p, t: p.annotations.create_export(
+            {"format": "coco", "options": {"split_ratio": 0.1, "seed": 1, "zip": True}}
+        ),
+        nexus_async.InvalidInputError,
+        "zip",
+    ),
+    Case(
+        "download-unknown-export",
+        lambda p, t: p.annotations.download_exported_file(
+            "op_00000000-0000-4000-8000-000000000000", t
+        ),
+        nexus_async.NotFoundError,
+        ".",
+        local=False,
+    ),
+    Case(
+        "dataset-missing-file",
+        lambda p, t: dataset(p, t / "none.ndjson"),
+        nexus_async.InvalidInputError,
+        "none.ndjson",
+    ),
+    Case(
+        "dataset-not-ndjson",
+        lambda p, t: dataset(p, write(t / "items.json", b"{}\n")),
+        nexus_async.InvalidInputError,
+        "ndjson",
+    ),
+    Case(
+        "dataset-malformed-line",
+        lambda p, t: dataset(p, write(t / "a.ndjson", b'{"kind": "Image"}\n{oops\n')),
+        nexus_async.InvalidInputError,
+        "line 2",
+    ),
+    Case(
+        "dataset-line-not-object",
+        lambda p, t: dataset(p, write(t / "b.ndjson", b'{"kind": "Image"}\n{"a": 1}\n[1, 2]\n')),
+        nexus_async.InvalidInputError,
+        "line 3",
+    ),
+    Case(
+        "dataset-empty-file",
+        lambda p, t: dataset(p, write(t / "c.ndjson", b"")),
+        nexus_async.InvalidInputError,
+        "empty",
+    ),
     # --- knowable only by the server
     Case(
         "unknown-status",
@@ -447,16 +562,15 @@ async def test_bad_input(
     with pytest.raises(case.error, match=case.match):
         await case.call(seeded, tmp_path)
     after = server.control.stats()
-    assert after["created"] == before["created"]  # nothing created...
-    assert after["assets_stored"] == before["assets_stored"]
-    assert after["storage"]["requests"] == before["storage"]["requests"]  # ...nothing uploaded
-    if case.local:
+    assert after["assets_stored"] == before["assets_stored"]  # nothing uploaded...
+    assert after["storage"]["requests"] == before["storage"]["requests"] or not case.local
+    assert [a async for a in seeded.annotations.iter()] == []  # ...nothing annotated
+    if case.local:  # and nothing created: no request but the upload session's entry GET
+        assert after["created"] == before["created"]
         sent = {
             route: n - before["requests"].get(route, 0) for route, n in after["requests"].items()
         }
-        assert {route for route, n in sent.items() if n} <= {
-            "project_get"
-        }  # the session's entry GET
+        assert {route for route, n in sent.items() if n} <= {"project_get"}
 
 
 async def test_a_file_changed_after_it_was_added_is_refused_at_transfer(

@@ -88,10 +88,10 @@ async def test_wire_of_a_foreground_import(
     (tmp_path / "labels" / "skip.png").write_bytes(b"x")
 
     session = project.annotations.create_import_session()
-    assert not server.create.called  # no I/O until the block is entered
     async with session:
-        assert server.create.calls.last.request.content == b""
+        assert not server.create.called  # no I/O until the first files pass their checks
         await session.add_path(tmp_path / "labels")
+        assert server.create.calls.last.request.content == b""
         await session.add_bytes(CSV, "extra.csv")
 
     bodies = [json.loads(call.request.content) for call in server.files.calls]
@@ -186,7 +186,7 @@ async def test_a_storage_failure_names_the_file_and_fails_the_session(
     assert server.patches() == [FAILED]
 
 
-async def test_local_checks_fail_before_sending_and_the_session_is_failed(
+async def test_local_checks_fail_before_sending(
     api: respx.MockRouter, project: Project, tmp_path: Path
 ) -> None:
     server = Server(api)
@@ -195,7 +195,7 @@ async def test_local_checks_fail_before_sending_and_the_session_is_failed(
             await session.add_bytes(CSV, "a.csv")
             await session.add_bytes(CSV, "a.csv")
     assert server.files.call_count == 1
-    assert server.patches() == [FAILED]
+    assert server.patches() == [FAILED]  # the session the first file created is closed
 
     api.reset()  # forget the calls above
     for i in range(3):
@@ -203,8 +203,9 @@ async def test_local_checks_fail_before_sending_and_the_session_is_failed(
     with pytest.raises(nexus_async.InvalidInputError, match="at most 2 files"):
         async with project.annotations.create_import_session(max_files=2) as session:
             await session.add_path(tmp_path)
+    assert not server.create.called  # refused before any request: no session left behind
     assert not server.files.called
-    assert server.patches() == [FAILED]
+    assert server.patches() == []
 
 
 async def test_the_default_limit_is_1000_files_per_session(
@@ -232,14 +233,15 @@ async def test_more_than_1000_files_go_in_several_requests(
     assert server.storage.call_count == 1001
 
 
-async def test_an_empty_session_is_refused_and_closed_as_failed(
+async def test_an_empty_session_is_refused_without_any_request(
     api: respx.MockRouter, project: Project
 ) -> None:
     server = Server(api)
     with pytest.raises(nexus_async.InvalidInputError, match="no annotation files"):
         async with project.annotations.create_import_session():
             pass
-    assert server.patches() == [FAILED]
+    assert not server.create.called
+    assert server.patches() == []
 
 
 async def test_an_echo_with_other_file_names_is_refused(
@@ -274,7 +276,7 @@ async def test_adding_outside_the_block_or_entering_twice_is_refused(
         with pytest.raises(error):
             async with project.annotations.create_import_session() as bad:
                 await bad.add_bytes(CSV, name)
-    with pytest.raises(nexus_async.InvalidInputError, match="never entered"):
+    with pytest.raises(nexus_async.InvalidInputError, match="no server session yet"):
         await session.get_logs()
     async with session:
         await session.add_bytes(CSV, "a.csv")
@@ -299,10 +301,12 @@ async def test_a_cancellation_during_creation_still_closes_the_created_session(
             return httpx.Response(200, json=payloads.import_session())
 
         server.create.mock(side_effect=cancel_then_answer)
-        async with project.annotations.create_import_session():
+        async with project.annotations.create_import_session() as session:
+            await session.add_bytes(CSV, "a.csv")  # creates the server session
             body_ran = True
     assert scope.cancelled_caught
     assert not body_ran
+    assert not server.files.called
     assert server.patches() == [FAILED]  # the session we learnt of is not left open
 
 
