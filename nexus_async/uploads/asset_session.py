@@ -256,7 +256,11 @@ class UploadSession:
         async def describe(item: tuple[int, os.PathLike[str]]) -> None:
             index, path = item
             described[index] = await describe_asset_path(
-                path, rgbd=self._rgbd, custom_metadata=custom_metadata, chunk_size=self.chunk_size
+                path,
+                rgbd=self._rgbd,
+                custom_metadata=custom_metadata,
+                chunk_size=self.chunk_size,
+                hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
             )
 
         await for_each_bounded(enumerate(paths), describe, limit=DESCRIBE_CONCURRENCY)

@@ -119,8 +119,12 @@ def _describe_asset_sync(
     keep_bytes: bool,
     small_file_size: int,
     chunk_size: int,
+    hash_max_size: int | None = None,
 ) -> tuple[int, int, AssetType, bytes | None]:
-    """Blocking (run in a thread): (size, digest, type, bytes if kept)."""
+    """Blocking (run in a thread): (size, digest, type, bytes if kept).
+
+    Files larger than ``hash_max_size`` are sniffed and size-checked but not hashed (digest 0).
+    """
     name = str(path)
     try:
         with open(path, "rb") as file:
@@ -137,6 +141,8 @@ def _describe_asset_sync(
             asset_type = detect_asset_mime(name, head, rgbd=rgbd)
             if size > asset_type.max_size:
                 raise _too_large(name, size, asset_type)
+            if hash_max_size is not None and size > hash_max_size:
+                return size, 0, asset_type, None
             digest, size = _hash_rest(file, crc32c(head), len(head), chunk_size)
             return size, digest, asset_type, None
     except OSError as exc:
@@ -151,8 +157,13 @@ async def describe_asset_path(
     keep_bytes: bool = False,
     small_file_size: int = SMALL_FILE_SIZE,
     chunk_size: int = CHUNK_SIZE,
+    hash_max_size: int | None = None,
 ) -> LocalFile:
     """Describe an asset file (size, MIME type, kind, CRC-32C) in one worker-thread hop.
+
+    Files larger than ``hash_max_size`` (None: no limit) get ``crc32c=0`` without being read
+    past their head: files sent in parts are announced with checksum 0 (nexus-api.md §6.4),
+    so hashing them would only read gigabytes for nothing.
 
     ``keep_bytes=True`` keeps the bytes of files up to ``small_file_size`` in
     :attr:`LocalFile.data` so that the transfer need not read them again; leave it False when
@@ -176,6 +187,7 @@ async def describe_asset_path(
             keep_bytes=keep_bytes,
             small_file_size=small_file_size,
             chunk_size=chunk_size,
+            hash_max_size=hash_max_size,
         )
     )
     return LocalFile(
