@@ -263,3 +263,15 @@ def test_progress_bars_on_a_terminal(env: dict[str, str | None], tmp_path: Path)
         assert (task.completed, task.total, task.fields["files"]) == (2000, 4000, "2/4 files")
         bar(UploadProgress(files_total=4, files_done=4, bytes_total=4000, bytes_done=4000))
         assert bar._progress.tasks[0].description == "ingesting"
+
+
+def test_import_of_a_bad_file_fails_with_the_server_log(
+    env: dict[str, str | None], tmp_path: Path
+) -> None:
+    labels = tmp_path / "boxes.csv"
+    labels.write_text("filename,xmin,ymin,xmax,ymax,label\nmissing.png,0.1,0.1,0.2,0.2,boat\n")
+    result = invoke(["import", str(labels)], env)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: AnnotationImportError: ")
+    assert "Traceback" not in result.stderr
