@@ -27,6 +27,7 @@ import anyio.lowlevel
 
 from nexus_async._concurrency import for_each_bounded
 from nexus_async._constants import (
+    ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
     CHUNK_SIZE,
     DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_PART_CONCURRENCY,
@@ -340,7 +341,11 @@ class UploadSession:
         )
         files = await self._without_existing(self._files) if self.skip_existing else self._files
         batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
-        storage = StorageClient(max_connections=self.max_concurrency, chunk_size=self.chunk_size)
+        storage = StorageClient(
+            max_connections=self.max_concurrency,
+            connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
+            chunk_size=self.chunk_size,
+        )
         with failures_as_upload_error(
             self._failed,
             "{count} file(s) failed to upload; the upload was stopped and its unfinished "
