@@ -21,11 +21,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-import json
 import re
 import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from nexus_async.cli import app
 from nexus_async.emulator import EmulatorConfig
 from nexus_async.testing import EmulatorServer
 from tests.media import write_image_tree
+from tests.processes import emulator_command
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
@@ -123,18 +121,5 @@ def test_bash_blocks(workdir: tuple[Path, EmulatorServer]) -> None:
 
 
 def run_emulator(args: list[str]) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nexus_async.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
-        assert info["base_url"].startswith("http://127.0.0.1:")
-    finally:
-        process.terminate()
-        assert process.wait(timeout=15) == 0
-        assert process.stdout is not None
-        process.stdout.close()
+    with emulator_command("nexus_async.cli", *args):
+        pass

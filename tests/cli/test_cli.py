@@ -21,6 +21,7 @@ from nexus_async.cli import app
 from nexus_async.emulator import EmulatorConfig
 from nexus_async.testing import EmulatorServer
 from tests.media import write_image_tree
+from tests.processes import emulator_command
 
 
 @pytest.fixture
@@ -170,22 +171,8 @@ def test_bad_export_format_and_ambiguous_project(
 
 
 def test_emulator_command_prints_its_json_line() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nexus_async.cli", "emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
-        assert info["base_url"].startswith("http://127.0.0.1:")
+    with emulator_command("nexus_async.cli", "emulator", "--port", "0") as info:
         assert set(info) >= {"base_url", "secret_key", "workspace_id", "project_id"}
-    finally:
-        process.terminate()
-        assert process.wait(timeout=15) == 0
-        assert process.stdout is not None
-        process.stdout.close()
 
 
 def test_demo(tmp_path: Path) -> None:

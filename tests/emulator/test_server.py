@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import httpx
 import pytest
 
 from nexus_async.emulator import EmulatorConfig, EmulatorServer
+from tests.processes import emulator_command
 
 from .conftest import crc_signed, png_bytes
 
@@ -86,30 +84,14 @@ async def test_async_context_manager_with_subprocess() -> None:
 
 
 def test_cli_prints_json_line_and_stops_on_sigterm() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nexus_async.emulator", "--no-rate-limit", "--timing", "realistic"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+    with emulator_command(
+        "nexus_async.emulator", "--no-rate-limit", "--timing", "realistic"
+    ) as info:
         assert set(info) == {"base_url", "secret_key", "workspace_id", "project_id"}
-        assert info["base_url"].startswith("http://127.0.0.1:")
         response = httpx.get(
             info["base_url"] + "/workspace/projects", headers={"Secret-Key": info["secret_key"]}
         )
         assert [p["id"] for p in response.json()] == [info["project_id"]]
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_cli_without_default_project_and_with_seed_file(tmp_path: Path) -> None:
