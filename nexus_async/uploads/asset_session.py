@@ -228,6 +228,9 @@ class UploadSession:
             seen.add(name)
 
     def _accept(self, files: Sequence[LocalFile]) -> None:
+        # Checked again with no await before the names are taken: two concurrent add_* calls
+        # with a name in common cannot both pass, and a refusal leaves nothing half-added.
+        self._check_new_names([file.filename for file in files])
         for file in files:
             self._names.add(file.filename)
         self._files.extend(files)
@@ -243,8 +246,9 @@ class UploadSession:
         Every file is checked before any is accepted: a missing path, an empty folder, an
         unsupported or disguised file, a file over its size limit, a name already in the
         session, or invalid ``custom_metadata`` raises a typed error and adds nothing.
-        ``nifti_orientation`` (``x``, ``y`` or ``z``) is accepted for NIfTI files, which are
-        uploaded as volumes (the server slices them).
+        ``nifti_orientation`` (``x``, ``y`` or ``z``) is checked and accepted for NIfTI files
+        only; the volumes are uploaded as they are (``application/x-nifti``), not converted to
+        per-axis videos locally as older official SDKs did.
         """
         self._require_open()
         validate_custom_metadata(custom_metadata)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import anyio
@@ -9,6 +10,7 @@ import pytest
 
 import nexus_async
 from nexus_async import AsyncClient, Project
+from nexus_async._concurrency import task_group
 from nexus_async.emulator import EmulatorConfig
 from nexus_async.testing import EmulatorServer
 from nexus_async.uploads.asset_session import UploadProgress
@@ -232,3 +234,24 @@ async def test_adding_outside_the_block_is_refused(project: Project) -> None:
     session = project.assets.create_upload_session()
     with pytest.raises(nexus_async.InvalidInputError, match="async with"):
         await session.add_bytes(png_bytes(2, 2), "a.png")
+
+
+async def test_concurrent_adds_with_a_common_name_leave_nothing_half_added(
+    tmp_path: Path, project: Project
+) -> None:
+    for folder in ("one", "two"):
+        write_image_tree(tmp_path / folder, 20, depth=0)  # the same 20 names in both folders
+        (tmp_path / folder / f"aaa-{folder}.png").write_bytes(png_bytes(4, 4))  # sorts first
+    async with project.assets.create_upload_session() as session:
+        with pytest.raises(nexus_async.DuplicateFilenameError):
+            async with task_group() as group:  # raises the lone error itself, not a group
+                group.start_soon(session.add_path, tmp_path / "one")
+                group.start_soon(session.add_path, tmp_path / "two")
+        assert len(session) == 21  # exactly one folder was taken, whole
+        added = []
+        for name in ("aaa-one.png", "aaa-two.png"):  # the losing folder left no name behind
+            with contextlib.suppress(nexus_async.DuplicateFilenameError):
+                await session.add_bytes(png_bytes(5, 5), name)
+                added.append(name)
+        assert len(added) == 1
+    assert len(await listed(project)) == 22
