@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from nexus_async.emulator import Emulator, EmulatorConfig, ManualClock, create_app
+from nexus_async.emulator import Emulator, EmulatorConfig, EmulatorServer, ManualClock, create_app
 from nexus_async.testing import nexus_emulator  # noqa: F401  (fixture re-export)
 from tests.media import jpeg_bytes, png_bytes  # noqa: F401  (re-exported to the emulator tests)
 
@@ -132,4 +132,22 @@ async def upload_assets(
     for item in session["assets"]:
         stored = await put_signed(storage, item["upload"], files[item["metadata"]["filename"]])
         assert stored.status_code == 200, stored.text
+    return session
+
+
+def open_upload(server: EmulatorServer, data: bytes, filename: str = "a.png") -> dict[str, Any]:
+    """Create a one-file PNG upload session on a running emulator over real HTTP; return the
+    session as the API answered it (``id``, ``opId``, ``assets[0].upload``...)."""
+    headers = {"Secret-Key": server.secret_key or ""}
+    item = {
+        "filename": filename,
+        "size": len(data),
+        "crc32c": crc_signed(data),
+        "mime": "image/png",
+    }
+    with httpx.Client(base_url=server.base_url, headers=headers) as api:
+        answer = api.post(
+            f"/projects/{server.project_id}/assetuploadsessions", json={"assets": [item]}
+        )
+    session: dict[str, Any] = answer.json()
     return session

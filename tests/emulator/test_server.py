@@ -13,7 +13,7 @@ import pytest
 from nexus_async.emulator import EmulatorConfig, EmulatorServer
 from tests.processes import emulator_command
 
-from .conftest import crc_signed, png_bytes
+from .conftest import open_upload, png_bytes
 
 
 def test_fixture_serves_the_api(nexus_emulator: EmulatorServer) -> None:
@@ -29,25 +29,19 @@ def test_fixture_serves_the_api(nexus_emulator: EmulatorServer) -> None:
 
 def test_upload_over_real_http_and_signed_url_origin(nexus_emulator: EmulatorServer) -> None:
     data = png_bytes(32, 16)
-    pid = nexus_emulator.project_id
-    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
-    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as api:
-        item = {
-            "filename": "a.png",
-            "size": len(data),
-            "crc32c": crc_signed(data),
-            "mime": "image/png",
-        }
-        session = api.post(f"/projects/{pid}/assetuploadsessions", json={"assets": [item]}).json()
-        upload = session["assets"][0]["upload"]
-        assert upload["url"].startswith(nexus_emulator.base_url + "/_storage/")
-        with httpx.Client() as storage:
-            stored = storage.request(
-                upload["method"], upload["url"], headers=upload["headers"], content=data
-            )
-        assert stored.status_code == 200
-        operation = api.get(f"/projects/{pid}/operations/{session['opId']}").json()
-        assert operation["status"]["overview"] == "Finished"
+    session = open_upload(nexus_emulator, data)
+    upload = session["assets"][0]["upload"]
+    assert upload["url"].startswith(nexus_emulator.base_url + "/_storage/")
+    with httpx.Client() as storage:
+        stored = storage.request(
+            upload["method"], upload["url"], headers=upload["headers"], content=data
+        )
+    assert stored.status_code == 200
+    operation = httpx.get(
+        f"{nexus_emulator.base_url}/projects/{nexus_emulator.project_id}/operations/{session['opId']}",
+        headers={"Secret-Key": nexus_emulator.secret_key or ""},
+    ).json()
+    assert operation["status"]["overview"] == "Finished"
     stats = nexus_emulator.control.stats()
     assert "secret-key" not in stats["storage"]["header_names"]
     assert stats["storage"]["bytes_received"] == len(data)
@@ -119,30 +113,18 @@ def test_thread_server_exposes_in_process_emulator() -> None:
 
 def test_client_disconnect_mid_upload_stores_nothing(nexus_emulator: EmulatorServer) -> None:
     data = png_bytes(8, 8, extra=b"z" * 100_000)
-    pid = nexus_emulator.project_id
-    headers = {"Secret-Key": nexus_emulator.secret_key or ""}
-    with httpx.Client(base_url=nexus_emulator.base_url, headers=headers) as api:
-        item = {
-            "filename": "a.png",
-            "size": len(data),
-            "crc32c": crc_signed(data),
-            "mime": "image/png",
-        }
-        session = api.post(f"/projects/{pid}/assetuploadsessions", json={"assets": [item]}).json()
-        upload = session["assets"][0]["upload"]
-        url = httpx.URL(upload["url"])
-        lines = [f"PUT {url.raw_path.decode()} HTTP/1.1", f"Host: {url.host}:{url.port}"]
-        lines += [f"{k}: {v}" for k, v in upload["headers"].items()]
-        lines.append(f"Content-Length: {len(data)}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        with socket.create_connection((url.host, url.port or 80)) as sock:
-            sock.sendall(head + data[: len(data) // 2])
-        deadline = time.monotonic() + 5
-        while nexus_emulator.control.stats()["storage"]["requests"] == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        assert api.get(f"/projects/{pid}/assets").json()["data"] == []
-        stored = httpx.request(
-            upload["method"], upload["url"], headers=upload["headers"], content=data
-        )
-        assert stored.status_code == 200
+    upload = open_upload(nexus_emulator, data)["assets"][0]["upload"]
+    url = httpx.URL(upload["url"])
+    lines = [f"PUT {url.raw_path.decode()} HTTP/1.1", f"Host: {url.host}:{url.port}"]
+    lines += [f"{k}: {v}" for k, v in upload["headers"].items()]
+    lines.append(f"Content-Length: {len(data)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    with socket.create_connection((url.host, url.port or 80)) as sock:
+        sock.sendall(head + data[: len(data) // 2])
+    deadline = time.monotonic() + 5
+    while nexus_emulator.control.stats()["storage"]["requests"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert nexus_emulator.control.stats()["assets_stored"] == 0  # half a body stores nothing
+    stored = httpx.request(upload["method"], upload["url"], headers=upload["headers"], content=data)
+    assert stored.status_code == 200
