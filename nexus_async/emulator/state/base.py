@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from nexus_async.emulator.blobs import BlobStore
 from nexus_async.emulator.clock import Clock
@@ -27,6 +27,25 @@ from nexus_async.emulator.state.models import (
 )
 
 T = TypeVar("T")
+
+
+class ProjectOwned(Protocol):
+    """Anything that belongs to one project."""
+
+    @property
+    def project_id(self) -> str: ...
+
+
+OwnedT = TypeVar("OwnedT", bound=ProjectOwned)
+
+
+def owned_by(project: Project, items: Mapping[str, OwnedT], key: str, what: str) -> OwnedT:
+    """``items[key]`` if it belongs to ``project``; 404 otherwise, so an id of another
+    project is as unknown as an id that never existed."""
+    item = items.get(key)
+    if item is None or item.project_id != project.id:
+        raise not_found(what)
+    return item
 
 
 @dataclass

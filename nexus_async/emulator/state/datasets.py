@@ -9,8 +9,8 @@ from typing import Any
 
 from nexus_async.emulator import ids
 from nexus_async.emulator.blobs import SignedTarget, parse_b64_crc32c
-from nexus_async.emulator.errors import StorageError, bad_request, not_found
-from nexus_async.emulator.state.base import Page, require_int, require_object, require_str
+from nexus_async.emulator.errors import StorageError, bad_request
+from nexus_async.emulator.state.base import Page, owned_by, require_int, require_object, require_str
 from nexus_async.emulator.state.imports import ImportMixin
 from nexus_async.emulator.state.models import Dataset, Project
 
@@ -97,10 +97,7 @@ class DatasetMixin(ImportMixin):
 
     def get_dataset(self, project: Project, dataset_id: str) -> Dataset:
         """One dataset of the project, else 404."""
-        dataset = self.store.datasets.get(dataset_id)
-        if dataset is None or dataset.project_id != project.id:
-            raise not_found("Dataset")
-        return dataset
+        return owned_by(project, self.store.datasets, dataset_id, "Dataset")
 
     def list_datasets(self, project: Project, query: dict[str, Any]) -> Page:
         """Paginate the project's datasets (expired ones included)."""

@@ -8,8 +8,8 @@ import zipfile
 from typing import Any
 
 from nexus_async.emulator import formats, ids
-from nexus_async.emulator.errors import bad_request, not_found
-from nexus_async.emulator.state.base import require_object, require_str
+from nexus_async.emulator.errors import bad_request
+from nexus_async.emulator.state.base import owned_by, require_object, require_str
 from nexus_async.emulator.state.models import Export, Operation, Project
 from nexus_async.emulator.state.operations import OperationMixin
 
@@ -132,7 +132,4 @@ class ExportMixin(OperationMixin):
 
     def get_export(self, project: Project, op_id: str) -> Export:
         """One export of the project, else 404."""
-        export = self.store.exports.get(op_id)
-        if export is None or export.project_id != project.id:
-            raise not_found("Export")
-        return export
+        return owned_by(project, self.store.exports, op_id, "Export")

@@ -8,8 +8,8 @@ from typing import Any
 
 from nexus_async.emulator import formats, ids
 from nexus_async.emulator.blobs import SignedTarget, parse_b64_crc32c
-from nexus_async.emulator.errors import ApiError, StorageError, bad_request, not_found
-from nexus_async.emulator.state.base import require_int, require_object, require_str
+from nexus_async.emulator.errors import ApiError, StorageError, bad_request
+from nexus_async.emulator.state.base import owned_by, require_int, require_object, require_str
 from nexus_async.emulator.state.exports import ExportMixin
 from nexus_async.emulator.state.lifecycle import WorkItem, finished_at, item_state
 from nexus_async.emulator.state.models import ImportFile, ImportLog, ImportSession, Project
@@ -48,10 +48,9 @@ class ImportMixin(ExportMixin):
 
     def get_import_session(self, project: Project, session_id: str) -> ImportSession:
         """One session of the project, else 404."""
-        session = self.store.import_sessions.get(session_id)
-        if session is None or session.project_id != project.id:
-            raise not_found("Annotation Import Session")
-        return session
+        return owned_by(
+            project, self.store.import_sessions, session_id, "Annotation Import Session"
+        )
 
     def list_import_sessions(self, project: Project) -> list[ImportSession]:
         """Every session of the project."""

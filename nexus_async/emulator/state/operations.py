@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nexus_async.emulator.errors import not_found
+from nexus_async.emulator.state.base import owned_by
 from nexus_async.emulator.state.lifecycle import (
     MESSAGES,
     WorkItem,
@@ -33,10 +33,7 @@ class OperationMixin(UploadMixin):
 
     def get_operation(self, project: Project, op_id: str) -> Operation:
         """One operation of the project, else 404."""
-        operation = self.store.operations.get(op_id)
-        if operation is None or operation.project_id != project.id:
-            raise not_found("Operation")
-        return operation
+        return owned_by(project, self.store.operations, op_id, "Operation")
 
     def view_operation(self, operation: Operation) -> OperationView:
         """Evaluate the operation's state now."""

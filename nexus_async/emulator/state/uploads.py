@@ -14,12 +14,11 @@ from nexus_async.emulator.errors import (
     StorageError,
     bad_request,
     conflict,
-    not_found,
     too_many_requests,
 )
 from nexus_async.emulator.state.annotations import AnnotationMixin
 from nexus_async.emulator.state.assets import MAX_SIZE_BY_KIND, mime_kind
-from nexus_async.emulator.state.base import require_int, require_object, require_str
+from nexus_async.emulator.state.base import owned_by, require_int, require_object, require_str
 from nexus_async.emulator.state.lifecycle import finished_at
 from nexus_async.emulator.state.models import (
     MultipartPart,
@@ -131,10 +130,7 @@ class UploadMixin(AnnotationMixin):
 
     def get_upload_session(self, project: Project, session_id: str) -> UploadSession:
         """One session of the project, else 404."""
-        session = self.store.upload_sessions.get(session_id)
-        if session is None or session.project_id != project.id:
-            raise not_found("Upload Session")
-        return session
+        return owned_by(project, self.store.upload_sessions, session_id, "Upload Session")
 
     def session_is_open(self, session: UploadSession) -> bool:
         """Not cancelled, not expired and still waiting for files."""
@@ -215,10 +211,7 @@ class UploadMixin(AnnotationMixin):
 
     def get_multipart(self, project: Project, mpu_id: str) -> MultipartUpload:
         """One multipart upload of the project, else 404."""
-        upload = self.store.multipart_uploads.get(mpu_id)
-        if upload is None or upload.project_id != project.id:
-            raise not_found("Multipart Upload")
-        return upload
+        return owned_by(project, self.store.multipart_uploads, mpu_id, "Multipart Upload")
 
     def _active_multipart(self, project: Project, mpu_id: str) -> MultipartUpload:
         upload = self.get_multipart(project, mpu_id)
