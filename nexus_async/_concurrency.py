@@ -8,7 +8,7 @@ typed as documented; several distinct errors still come out as a group.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -18,9 +18,10 @@ from anyio.abc import TaskGroup
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on Python 3.10 only
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["for_each_bounded", "task_group"]
+__all__ = ["for_each_bounded", "map_bounded", "task_group"]
 
 ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -72,3 +73,21 @@ async def for_each_bounded(
     async with task_group() as group:
         for _ in range(limit):
             group.start_soon(worker)
+
+
+async def map_bounded(
+    items: Sequence[ItemT], work: Callable[[ItemT], Awaitable[ResultT]], *, limit: int
+) -> list[ResultT]:
+    """``[await work(item) for item in items]``, at most ``limit`` running at once, results in
+    the order of ``items``. The first failure cancels the rest and propagates. Example::
+
+        files = await map_bounded(paths, describe_file, limit=8)
+    """
+    results: dict[int, ResultT] = {}
+
+    async def run(indexed: tuple[int, ItemT]) -> None:
+        index, item = indexed
+        results[index] = await work(item)
+
+    await for_each_bounded(enumerate(items), run, limit=limit)
+    return [results[index] for index in range(len(items))]

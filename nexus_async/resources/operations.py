@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from typing_extensions import Unpack
 
-from nexus_async._concurrency import task_group
+from nexus_async._concurrency import map_bounded
 from nexus_async._constants import DEFAULT_OPERATION_TIMEOUT
 from nexus_async._transport import RequestOptions
 from nexus_async.polling import PollSchedule, poll_until_done
@@ -74,13 +74,9 @@ class Operations(ProjectResource):
 
         The first failure cancels the other waits and is raised.
         """
-        ids: Sequence[str] = [require_id(op_id, "op_id") for op_id in op_ids]
-        results: list[Operation | None] = [None] * len(ids)
-
-        async def wait_one(index: int, op_id: str) -> None:
-            results[index] = await self.wait_until_done(op_id, timeout, schedule=schedule)
-
-        async with task_group() as group:
-            for index, op_id in enumerate(ids):
-                group.start_soon(wait_one, index, op_id)
-        return [op for op in results if op is not None]
+        ids = [require_id(op_id, "op_id") for op_id in op_ids]
+        return await map_bounded(
+            ids,
+            lambda op_id: self.wait_until_done(op_id, timeout, schedule=schedule),
+            limit=max(len(ids), 1),
+        )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.lowlevel
 
-from nexus_async._concurrency import for_each_bounded
+from nexus_async._concurrency import for_each_bounded, map_bounded
 from nexus_async._constants import (
     ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
     CHUNK_SIZE,
@@ -256,11 +256,9 @@ class UploadSession:
         names = [path.name for path in paths]
         _check_orientation(nifti_orientation, names)
         self._check_new_names(names)
-        described: list[LocalFile | None] = [None] * len(paths)
 
-        async def describe(item: tuple[int, os.PathLike[str]]) -> None:
-            index, path = item
-            described[index] = await describe_asset_path(
+        async def describe(path: os.PathLike[str]) -> LocalFile:
+            return await describe_asset_path(
                 path,
                 rgbd=self._rgbd,
                 custom_metadata=custom_metadata,
@@ -268,8 +266,7 @@ class UploadSession:
                 hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
             )
 
-        await for_each_bounded(enumerate(paths), describe, limit=DESCRIBE_CONCURRENCY)
-        self._accept([file for file in described if file is not None])
+        self._accept(await map_bounded(paths, describe, limit=DESCRIBE_CONCURRENCY))
 
     async def add_bytes(
         self,

@@ -28,7 +28,7 @@ from types import TracebackType
 import anyio
 import anyio.lowlevel
 
-from nexus_async._concurrency import for_each_bounded
+from nexus_async._concurrency import map_bounded
 from nexus_async._constants import (
     DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_UPLOAD_CONCURRENCY,
@@ -247,13 +247,8 @@ class ImportSession:
         storage = self._require_open()
         paths = await discover_annotation_files(file_path)
         self._check_new([path.name for path in paths])
-        described: list[LocalFile | None] = [None] * len(paths)
-
-        async def describe(index: int) -> None:
-            described[index] = await describe_file(paths[index])
-
-        await for_each_bounded(range(len(paths)), describe, limit=DESCRIBE_CONCURRENCY)
-        await self._send(storage, [file for file in described if file is not None])
+        files = await map_bounded(paths, describe_file, limit=DESCRIBE_CONCURRENCY)
+        await self._send(storage, files)
 
     async def add_bytes(self, file_bytes: bytes, filename: str) -> None:
         """Add an annotation file from memory; ``filename`` names it and must carry its
