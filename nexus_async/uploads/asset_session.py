@@ -53,7 +53,11 @@ from nexus_async.types.uploads import UploadSessionAsset
 from nexus_async.uploads.checksums import crc32c_to_signed_int
 from nexus_async.uploads.discovery import discover_asset_files
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
-from nexus_async.uploads.metadata import FilenameRegistry, validate_custom_metadata
+from nexus_async.uploads.metadata import (
+    FilenameRegistry,
+    validate_custom_metadata,
+    validate_positive_ints,
+)
 from nexus_async.uploads.mime import AssetKind, file_extension
 from nexus_async.uploads.multipart import upload_multipart
 from nexus_async.uploads.rate_limit import SessionCreationLimits
@@ -102,12 +106,6 @@ def _check_groups(groups: Sequence[str] | None) -> list[str]:
     return list(groups)
 
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_orientation(orientation: str | None, filenames: Sequence[str]) -> None:
     if orientation is None:
         return
@@ -149,7 +147,7 @@ class UploadSession:
         timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
         poll_schedule: PollSchedule | None = None,
     ) -> None:
-        _check_positive(
+        validate_positive_ints(
             max_concurrency=max_concurrency,
             chunk_size=chunk_size,
             multipart_threshold=multipart_threshold,

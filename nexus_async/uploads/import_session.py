@@ -51,7 +51,11 @@ from nexus_async.types.uploads import SignedUpload
 from nexus_async.uploads.checksums import bytes_crc32c
 from nexus_async.uploads.discovery import discover_annotation_files
 from nexus_async.uploads.files import LocalFile, describe_file
-from nexus_async.uploads.metadata import FilenameRegistry, validate_filename
+from nexus_async.uploads.metadata import (
+    FilenameRegistry,
+    validate_filename,
+    validate_positive_ints,
+)
 from nexus_async.uploads.mime import file_extension
 from nexus_async.uploads.storage import StorageClient
 from nexus_async.uploads.transfers import send_to_signed_urls
@@ -96,9 +100,7 @@ class ImportSession:
         timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
         poll_schedule: PollSchedule | None = None,
     ) -> None:
-        for name, value in (("max_concurrency", max_concurrency), ("max_files", max_files)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
+        validate_positive_ints(max_concurrency=max_concurrency, max_files=max_files)
         self.background = background
         self.max_concurrency = max_concurrency
         self.max_files = max_files

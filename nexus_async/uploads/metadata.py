@@ -1,4 +1,5 @@
-"""Validation of what the user attaches to uploaded files: custom metadata and file names.
+"""Validation of what the user gives upload and import sessions: custom metadata, file
+names and numeric options.
 
 Example::
 
@@ -24,6 +25,7 @@ __all__ = [
     "MetadataValue",
     "validate_custom_metadata",
     "validate_filename",
+    "validate_positive_ints",
 ]
 
 MetadataValue: TypeAlias = str | int | float | bool
@@ -148,3 +150,12 @@ class FilenameRegistry:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
+
+
+def validate_positive_ints(**options: object) -> None:
+    """Refuse any option that is not a positive integer (booleans included: ``True`` is a bug,
+    not a 1), naming it. Example: ``validate_positive_ints(max_concurrency=32, batch_size=500)``.
+    """
+    for name, value in options.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")

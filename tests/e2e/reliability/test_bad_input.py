@@ -282,6 +282,12 @@ CASES = [
         "max_concurrency",
     ),
     Case(
+        "boolean-concurrency",
+        lambda p, t: _session(p, max_concurrency=True),
+        nexus_async.InvalidInputError,
+        "max_concurrency",
+    ),
+    Case(
         "oversize-batch",
         lambda p, t: _session(p, batch_size=6000),
         nexus_async.InvalidInputError,
