@@ -104,7 +104,7 @@ def _error_detail(body: str) -> str:
     return _scrub(summary)[:STORAGE_ERROR_BODY_CHARS]
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _remember_missing_sniffio() -> None:
     """Record once that ``sniffio`` is not installed (anyio >= 4 no longer depends on it).
 
@@ -118,6 +118,7 @@ def _remember_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+@functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
     # Building a context costs 12-17 ms; build it once per process and share it.
     return httpx.create_ssl_context()
