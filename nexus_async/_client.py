@@ -10,15 +10,13 @@ from typing_extensions import Self, Unpack
 
 from nexus_async._constants import (
     BASE_URL_ENV,
-    CONNECT_TIMEOUT,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
-    POOL_TIMEOUT,
-    READ_TIMEOUT,
     SECRET_KEY_ENV,
     SESSION_CREATIONS_PER_WINDOW,
 )
 from nexus_async._exceptions import ConfigurationError
+from nexus_async._http import api_timeout
 from nexus_async._retry import RetryPolicy
 from nexus_async._transport import RequestOptions, Transport
 from nexus_async.resources.projects import Project
@@ -27,16 +25,6 @@ from nexus_async.types.workspace import Workspace
 from nexus_async.uploads.rate_limit import SessionCreationLimits
 
 __all__ = ["AsyncClient"]
-
-
-def _timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if value is None:
-        return httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT, pool=POOL_TIMEOUT)
-    if value <= 0:
-        raise ConfigurationError(f"timeout must be positive, got {value}")
-    return httpx.Timeout(value, connect=min(value, CONNECT_TIMEOUT), pool=POOL_TIMEOUT)
 
 
 def _endpoint(value: str | None) -> str:
@@ -68,7 +56,7 @@ class AsyncClient:
         endpoint: the API base URL; defaults to ``$DATATURE_API_BASE_URL``, then
             ``https://api.datature.io`` (read when the client is made, not at import).
         timeout: seconds per request (or an :class:`httpx.Timeout`); default 60 s read, 10 s
-            connect.
+            connect, 30 s wait for a free connection (then :class:`PoolTimeoutError`).
         max_retries: retries of a failed request (see :mod:`nexus_async._retry`); default 3.
         http_client: an :class:`httpx.AsyncClient` to use for API calls (you close it).
         mtls_certificate_file_path, mtls_private_key_file_path: authenticate with a client
@@ -109,7 +97,7 @@ class AsyncClient:
         self._transport = Transport(
             base_url=self.endpoint,
             secret_key=secret_key,
-            timeout=_timeout(timeout),
+            timeout=api_timeout(timeout),
             retry=RetryPolicy(max_retries=max_retries),
             http_client=http_client,
             cert=cert,
@@ -157,7 +145,7 @@ class AsyncClient:
             None if max_retries is None else self._transport.retry.replace(max_retries=max_retries)
         )
         derived._transport = self._transport.with_options(
-            timeout=None if timeout is None else _timeout(timeout), retry=retry
+            timeout=None if timeout is None else api_timeout(timeout), retry=retry
         )
         return derived
 

@@ -21,8 +21,11 @@ CONNECT_TIMEOUT: Final = 10.0
 READ_TIMEOUT: Final = 60.0
 # Storage transfers stream large bodies: reads wait for the storage host to accept a whole part.
 STORAGE_READ_TIMEOUT: Final = 600.0
-# None: a request queued behind long uploads must not fail on the pool wait (measurements.md).
-POOL_TIMEOUT: Final = None
+# Finite, so that a lost connection slot surfaces as PoolTimeoutError instead of a hang. API
+# calls answer in milliseconds: 30 s is a queue of thousands of calls on 8 connections. Storage
+# transfers take a slot only after the StorageClient's limiter admitted them, so on a healthy
+# pool they never wait for one at all; a long upload does not hold the wait open.
+POOL_TIMEOUT: Final = 30.0
 
 # --- Retries (design.md §6) ------------------------------------------------------------------
 DEFAULT_MAX_RETRIES: Final = 3

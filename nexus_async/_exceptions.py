@@ -12,6 +12,7 @@
     ├── APIError                      talking to the Nexus API failed
     │   ├── APIConnectionError        no HTTP response (DNS, refused, reset, TLS)
     │   │   └── APITimeoutError       the request timed out
+    │   │       └── PoolTimeoutError  no free connection in a pool in time (names the pool)
     │   ├── APIStatusError            the API answered with a 4xx or 5xx
     │   │   ├── BadRequestError           400
     │   │   ├── AuthenticationError       401
@@ -76,6 +77,7 @@ __all__ = [
     "OperationFailedError",
     "OperationNotFinishedError",
     "OperationTimeoutError",
+    "PoolTimeoutError",
     "RateLimitError",
     "StorageError",
     "UnprocessableEntityError",
@@ -160,6 +162,22 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """The request timed out (connect, read, write or pool wait)."""
+
+
+class PoolTimeoutError(APITimeoutError):
+    """No connection of a pool became free within its pool timeout; nothing was sent.
+
+    ``pool`` names the pool (``"api"`` or ``"storage"``) and ``timeout`` is the wait in seconds.
+    Every connection was busy the whole time: too many concurrent calls for the pool, or calls
+    that hold their connection for long.
+    """
+
+    def __init__(
+        self, message: str, *, pool: str, timeout: float | None, request: httpx.Request | None
+    ) -> None:
+        super().__init__(message, request=request, may_have_reached_server=False)
+        self.pool = pool
+        self.timeout = timeout
 
 
 class APIStatusError(APIError):

@@ -42,6 +42,7 @@ from nexus_async._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from nexus_async._http import api_timeout, build_http_client, pool_timeout_error
 from nexus_async._retry import RetryPolicy
 from nexus_async._version import __version__
 
@@ -206,13 +207,8 @@ class Transport:
         if secret_key:
             self._headers[SECRET_KEY_HEADER] = secret_key
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=timeout,
-            cert=cert,
-            limits=httpx.Limits(
-                max_connections=API_MAX_CONNECTIONS,
-                max_keepalive_connections=API_MAX_CONNECTIONS,
-            ),
+        self._http = http_client or build_http_client(
+            max_connections=API_MAX_CONNECTIONS, timeout=timeout, cert=cert
         )
 
     def __repr__(self) -> str:
@@ -305,13 +301,16 @@ class Transport:
             url,
             content=content,
             headers=headers,
-            timeout=self.timeout if timeout is None else httpx.Timeout(timeout),
+            timeout=self.timeout if timeout is None else api_timeout(timeout),
         )
         started = time.perf_counter()
         try:
             response = await self._http.send(request)
+        except httpx.PoolTimeout as exc:
+            size = API_MAX_CONNECTIONS if self._owns_http else None
+            raise pool_timeout_error(request, pool="api", max_connections=size) from exc
         except httpx.TimeoutException as exc:
-            never_sent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            never_sent = isinstance(exc, httpx.ConnectTimeout)
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})",
                 request=request,

@@ -23,14 +23,11 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import logging
 import math
 import os
 import re
 import ssl
-import sys
 import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -53,7 +50,8 @@ from nexus_async._constants import (
     STORAGE_MAX_RETRIES,
     STORAGE_READ_TIMEOUT,
 )
-from nexus_async._exceptions import InvalidInputError, StorageError
+from nexus_async._exceptions import InvalidInputError, PoolTimeoutError, StorageError
+from nexus_async._http import build_http_client, pool_timeout_error
 from nexus_async._logging import install_signature_redaction
 from nexus_async._retry import RetryPolicy
 from nexus_async.uploads.checksums import base64_to_crc32c
@@ -102,26 +100,6 @@ def _error_detail(body: str) -> str:
     else:
         summary = " ".join(body.split())
     return _scrub(summary)[:STORAGE_ERROR_BODY_CHARS]
-
-
-@functools.cache
-def _remember_missing_sniffio() -> None:
-    """Record once that ``sniffio`` is not installed (anyio >= 4 no longer depends on it).
-
-    httpcore runs ``import sniffio`` on every request, connection release and shielded close
-    and falls back to asyncio when it fails; a failed import is not cached, so each one
-    searches ``sys.path`` again (~0.3 ms). Profiled on 2,000 uploads of 64 KiB that was ~2.3 s
-    of the client's ~10 s of CPU. A ``None`` entry in ``sys.modules`` makes the import fail at
-    once with the same ``ImportError``, so httpcore behaves exactly as before, only cheaper.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-@functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    # Building a context costs 12-17 ms; build it once per process and share it.
-    return httpx.create_ssl_context()
 
 
 def _storage_timeout() -> httpx.Timeout:
@@ -205,7 +183,7 @@ class StorageClient:
         chunk_size: read size for streamed bodies and downloads.
         small_body_size: ranges up to this are read in one hop and sent as bytes.
         transport: an ``httpx.AsyncBaseTransport`` for tests (shared by all clients).
-        ssl_context: a prebuilt context; by default one is built once per process.
+        ssl_context: a prebuilt context; by default one shared by the whole process.
 
     Example::
 
@@ -234,17 +212,12 @@ class StorageClient:
         self.max_connections = max_connections
         per_client = min(connections_per_client, max_connections)
         count = math.ceil(max_connections / per_client)
-        verify: ssl.SSLContext | bool = True
-        if transport is None:
-            verify = ssl_context if ssl_context is not None else _default_ssl_context()
-        limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+        self._per_client = per_client
         self._clients = [
-            httpx.AsyncClient(
-                http1=True,
-                http2=False,
-                verify=verify,
-                limits=limits,
+            build_http_client(
+                max_connections=per_client,
                 timeout=_storage_timeout(),
+                ssl_context=ssl_context,
                 transport=transport,
                 follow_redirects=False,
             )
@@ -254,7 +227,6 @@ class StorageClient:
         self._next = 0
         self._limiter = anyio.CapacityLimiter(max_connections)
         install_signature_redaction()
-        _remember_missing_sniffio()
 
     @property
     def client_count(self) -> int:
@@ -306,11 +278,12 @@ class StorageClient:
         result["Content-Length"] = str(length)
         return result
 
-    @staticmethod
     def _transport_error(
-        exc: httpx.TransportError, request: httpx.Request, describe: str
-    ) -> InvalidInputError | StorageError:
+        self, exc: httpx.TransportError, request: httpx.Request, describe: str
+    ) -> InvalidInputError | StorageError | PoolTimeoutError:
         """The SDK error for a request that got no response (the URL's query left out)."""
+        if isinstance(exc, httpx.PoolTimeout):
+            return pool_timeout_error(request, pool="storage", max_connections=self._per_client)
         if isinstance(exc, httpx.UnsupportedProtocol):
             return InvalidInputError(f"{describe}: {_scrub(str(exc))}")
         if isinstance(exc, httpx.TimeoutException):

@@ -317,6 +317,6 @@ async def test_file_shrinking_mid_upload(body_file: Path, monkeypatch: pytest.Mo
 
 def test_default_ssl_context_is_built_once_per_process() -> None:
     # Building one costs 12-17 ms on the event loop; every StorageClient must share it.
-    from nexus_async.uploads.storage import _default_ssl_context
+    from nexus_async._http import default_ssl_context
 
-    assert _default_ssl_context() is _default_ssl_context()
+    assert default_ssl_context() is default_ssl_context()
