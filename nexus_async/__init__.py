@@ -57,6 +57,8 @@ from nexus_async.types.operations import Operation
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workflows import Workflow
 from nexus_async.types.workspace import Workspace
+from nexus_async.uploads.asset_session import UploadProgress
+from nexus_async.uploads.uploader import AssetUploader, UploadedAsset
 
 __all__ = [
     "APIConnectionError",
@@ -70,6 +72,7 @@ __all__ = [
     "ArchiveError",
     "Asset",
     "AssetGroup",
+    "AssetUploader",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
@@ -105,6 +108,8 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedFileError",
     "UploadError",
+    "UploadProgress",
+    "UploadedAsset",
     "Workflow",
     "Workspace",
     "__version__",

@@ -1,8 +1,13 @@
-"""Task groups that raise the SDK's own errors rather than an ExceptionGroup around them.
+"""Task groups that raise the SDK's own errors, bounded maps, and creation under cancellation.
 
 anyio 4 wraps every error of a task group in an ``ExceptionGroup``. When only one real error
 happened (the others are the cancellations it caused), callers should see that error itself,
 typed as documented; several distinct errors still come out as a group.
+
+:func:`create_then_rollback` is the one lifecycle of server resources the SDK creates (upload
+sessions, import sessions, multipart uploads, datasets): the creating request runs shielded
+for a bounded grace (so its id is learned and the resource rolled back), never its retries or
+waits, and the rollback is shielded and bounded too.
 """
 
 from __future__ import annotations
@@ -13,12 +18,21 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
+
+from nexus_async._constants import CLEANUP_TIMEOUT, CREATE_GRACE
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on Python 3.10 only
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["for_each_bounded", "map_bounded", "task_group"]
+__all__ = [
+    "for_each_bounded",
+    "map_bounded",
+    "rollback_on_failure",
+    "shielded_call",
+    "task_group",
+]
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -91,3 +105,69 @@ async def map_bounded(
 
     await for_each_bounded(enumerate(items), run, limit=limit)
     return [results[index] for index in range(len(items))]
+
+
+async def shielded_call(
+    call: Callable[[], Awaitable[ResultT]],
+    *,
+    on_result: Callable[[ResultT], None],
+    grace: float = CREATE_GRACE,
+) -> ResultT:
+    """Await ``call()`` so that a cancellation of the caller cannot lose its answer.
+
+    For one request that creates something on the server: ``on_result`` runs as soon as the
+    answer is in, even when the caller was cancelled meanwhile, so the caller's cleanup can
+    roll the resource back. A cancelled caller waits at most ``grace`` seconds more for the
+    answer; after that the request is abandoned (the resource, if any, then expires on the
+    server). Wrap only the single request in this, never retries or their waits. Example::
+
+        session = await shielded_call(
+            lambda: transport.request("POST", path, cast_to=Session, max_retries=0),
+            on_result=lambda created: open_ids.append(created.id),
+        )
+    """
+    shield = anyio.CancelScope(shield=True)
+    started = abandoned = False
+    results: list[ResultT] = []
+    done = anyio.Event()
+
+    async def run() -> None:
+        nonlocal started
+        try:
+            if abandoned:
+                return
+            started = True
+            with shield:
+                result = await call()
+                on_result(result)
+                results.append(result)
+        finally:
+            done.set()
+
+    async with task_group() as group:
+        group.start_soon(run)
+        try:
+            await done.wait()
+        except anyio.get_cancelled_exc_class():
+            abandoned = True
+            if started:
+                shield.deadline = min(shield.deadline, anyio.current_time() + grace)
+            raise
+    await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
+    return results[0]
+
+
+@asynccontextmanager
+async def rollback_on_failure(rollback: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+    """Run ``rollback()`` (shielded, at most CLEANUP_TIMEOUT seconds) if the block fails or is
+    cancelled, then let the error propagate. Example::
+
+        async with rollback_on_failure(lambda: cancel_session(session.id)):
+            await send_files(session)
+    """
+    try:
+        yield
+    except BaseException:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+            await rollback()
+        raise

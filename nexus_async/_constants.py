@@ -27,6 +27,14 @@ STORAGE_READ_TIMEOUT: Final = 600.0
 # pool they never wait for one at all; a long upload does not hold the wait open.
 POOL_TIMEOUT: Final = 30.0
 
+# --- Cancellation (a caller's timeout is honoured within ~1 s, issue 9) ------------------------
+# A cancelled caller still waits this long for the answer of a request that creates a server
+# resource (upload/import session, multipart upload, dataset), so it can be rolled back.
+CREATE_GRACE: Final = 0.5
+# Rolling back what a failed or cancelled upload created (cancel a session, abort a multipart
+# upload, mark an import failed, delete a dataset) gets at most this long, shielded.
+CLEANUP_TIMEOUT: Final = 1.0
+
 # --- Retries (design.md §6) ------------------------------------------------------------------
 DEFAULT_MAX_RETRIES: Final = 3
 RETRY_INITIAL_DELAY: Final = 0.5
@@ -82,6 +90,21 @@ SESSION_CREATION_WINDOW: Final = 300.0
 DEFAULT_UPLOAD_CONCURRENCY: Final = 32
 DEFAULT_PART_CONCURRENCY: Final = 4
 MAX_IMPORT_FILES_PER_SESSION: Final = 1000
+# The service uploader (create_uploader) coalesces calls into shared sessions. Its sessions are
+# spaced window/limit apart plus 5 % (21 s): exactly window/limit leaves no room for the time a
+# creation takes, and the limiter would then wait a few ms. A file waits at most that long by
+# default before its batch is sent; a batch closes
+# at 500 files or 256 MiB (a few seconds of transfers), and 2,000 files may wait or travel at
+# once before callers feel backpressure. Files arriving within 50 ms of a quiet uploader's
+# first one share its session.
+UPLOADER_PACE_MARGIN: Final = 1.05
+UPLOADER_MAX_DELAY: Final = (
+    SESSION_CREATION_WINDOW / SESSION_CREATIONS_PER_WINDOW * UPLOADER_PACE_MARGIN
+)
+UPLOADER_MAX_FILES: Final = 500
+UPLOADER_MAX_BYTES: Final = 256 * 1024 * 1024
+UPLOADER_MAX_PENDING: Final = 2000
+UPLOADER_LINGER: Final = 0.05
 MAX_IMPORT_FILES_PER_REQUEST: Final = 1000
 # Size limits per asset kind (nexus-api.md §14.1; the server answers 400 above them).
 IMAGE_MAX_SIZE: Final = 256 * 1024 * 1024

@@ -237,7 +237,12 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the server's wait in seconds, if it gave one."""
+    """429: too many requests. ``retry_after`` is the server's wait in seconds, if it gave one.
+
+    Also raised without a request being sent when an upload with ``on_rate_limit="raise"``
+    would have to wait for the client's own upload-session limit: ``code`` is then
+    ``"ClientRateLimit"`` and ``retry_after`` the wait it refused.
+    """
 
 
 class InternalServerError(APIStatusError):

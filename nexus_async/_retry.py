@@ -89,9 +89,16 @@ class RetryPolicy:
         backoff = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
         return random.uniform(backoff / 2, backoff)
 
-    def retrying(self, *, idempotent: bool, describe: str) -> AsyncRetrying:
+    def retrying(
+        self,
+        *,
+        idempotent: bool,
+        describe: str,
+        before_wait: Callable[[BaseException, float], None] | None = None,
+    ) -> AsyncRetrying:
         """A tenacity ``AsyncRetrying`` that applies this policy; ``describe`` names the request
-        in log lines (never put secrets or signed URLs in it)."""
+        in log lines (never put secrets or signed URLs in it). ``before_wait(error, seconds)``
+        hears every wait before a retry; an exception it raises ends the retries."""
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
@@ -99,6 +106,8 @@ class RetryPolicy:
 
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
+            if before_wait is not None and error is not None:
+                before_wait(error, state.upcoming_sleep)
             logger.info(
                 "Retrying %s (attempt %d of %d) in %.2fs after: %s",
                 describe,

@@ -18,6 +18,10 @@ from nexus_async._constants import (
     MAX_ASSETS_PER_SESSION,
     MAX_PAGE_LIMIT,
     MULTIPART_THRESHOLD,
+    UPLOADER_MAX_BYTES,
+    UPLOADER_MAX_DELAY,
+    UPLOADER_MAX_FILES,
+    UPLOADER_MAX_PENDING,
 )
 from nexus_async._models import coerce_params
 from nexus_async._pagination import Page, Pagination, iterate_pages, resolve_pagination
@@ -27,8 +31,9 @@ from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.resources.operations import Operations
 from nexus_async.types.assets import Asset, AssetFilter, AssetGroup, AssetUpdate
 from nexus_async.types.common import DeleteResponse
-from nexus_async.uploads.asset_session import UploadProgress, UploadSession
-from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.asset_session import UploadProgress, UploadSession, check_groups
+from nexus_async.uploads.rate_limit import OnRateLimit, SessionCreationLimits
+from nexus_async.uploads.uploader import AssetUploader
 
 __all__ = ["Assets"]
 
@@ -134,6 +139,66 @@ class Assets(ProjectResource):
             **options,
         )
 
+    def create_uploader(
+        self,
+        groups: Sequence[str] | None = None,
+        *,
+        max_files: int = UPLOADER_MAX_FILES,
+        max_bytes: int = UPLOADER_MAX_BYTES,
+        max_delay: float = UPLOADER_MAX_DELAY,
+        max_pending: int = UPLOADER_MAX_PENDING,
+        max_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY,
+        on_rate_limit: OnRateLimit = "wait",
+        timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
+        poll_schedule: PollSchedule | None = None,
+    ) -> AssetUploader:
+        """A long-lived, task-safe uploader for services; use it with ``async with``.
+
+        Concurrent ``upload_bytes``/``upload_path`` calls are coalesced into shared upload
+        sessions, spaced so that steady traffic stays inside the server's limit of 15 session
+        creations per 300 s; each call returns when its own file is stored and ingested.
+
+        Args:
+            groups: asset groups of every uploaded file (default ``["main"]``).
+            max_files: a batch (one server session) takes at most this many files.
+            max_bytes: a batch takes at most this many bytes (a larger lone file still goes).
+            max_delay: seconds a file waits at most before its batch is sent (default 21 s,
+                the session budget's spacing; a smaller value can meet the limit under load).
+            max_pending: files waiting or in flight at once; further calls wait for room.
+            max_concurrency: storage transfers in flight at once.
+            on_rate_limit: ``"wait"`` (logged as a WARNING) or ``"raise"``
+                :class:`~nexus_async.RateLimitError` for the files of a batch that would wait.
+            timeout: seconds to wait for a batch's ingestion.
+            poll_schedule: how often ingestion is checked.
+
+        Example (a FastAPI lifespan)::
+
+            @asynccontextmanager
+            async def lifespan(app):
+                async with AsyncClient() as client:
+                    project = client.get_project(PROJECT_ID)
+                    async with project.assets.create_uploader(groups=["api"]) as uploader:
+                        app.state.uploader = uploader
+                        yield
+
+            stored = await app.state.uploader.upload_bytes(data, "frame-0001.jpg")
+        """
+        return AssetUploader(
+            self._transport,
+            self.project_id,
+            operations=self._operations,
+            creation_limits=self._creation_limits,
+            groups=check_groups(groups),
+            max_files=max_files,
+            max_bytes=max_bytes,
+            max_delay=max_delay,
+            max_pending=max_pending,
+            max_concurrency=max_concurrency,
+            on_rate_limit=on_rate_limit,
+            timeout=timeout,
+            poll_schedule=poll_schedule,
+        )
+
     def create_upload_session(
         self,
         groups: Sequence[str] | None = None,
@@ -148,6 +213,7 @@ class Assets(ProjectResource):
         progress: Callable[[UploadProgress], None] | None = None,
         timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
         poll_schedule: PollSchedule | None = None,
+        on_rate_limit: OnRateLimit = "wait",
     ) -> UploadSession:
         """A session that uploads (or replaces) assets; use it with ``async with``.
 
@@ -166,6 +232,10 @@ class Assets(ProjectResource):
             progress: called with an :class:`UploadProgress` after every file (and part).
             timeout: seconds to wait for ingestion in the foreground.
             poll_schedule: how often ingestion is checked.
+            on_rate_limit: ``"wait"`` (default) waits when the upload-session limit (15 per
+                300 s per project) is reached, with a WARNING log line and
+                ``progress.rate_limit_wait`` set; ``"raise"`` raises
+                :class:`~nexus_async.RateLimitError` (``retry_after`` = the wait) instead.
 
         Example::
 
@@ -190,4 +260,5 @@ class Assets(ProjectResource):
             progress=progress,
             timeout=timeout,
             poll_schedule=poll_schedule,
+            on_rate_limit=on_rate_limit,
         )

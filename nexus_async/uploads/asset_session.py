@@ -22,10 +22,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import anyio
-import anyio.lowlevel
-
-from nexus_async._concurrency import for_each_bounded, map_bounded
+from nexus_async._concurrency import for_each_bounded, map_bounded, rollback_on_failure
 from nexus_async._constants import (
     ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
     CHUNK_SIZE,
@@ -34,23 +31,18 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
-    SESSION_CREATE_MAX_RETRIES,
     UPLOAD_POLL_FIRST_DELAY,
     UPLOAD_POLL_MAX_DELAY,
 )
 from nexus_async._exceptions import (
-    APIResponseError,
-    ConflictError,
     FailedFile,
     InvalidInputError,
-    NexusError,
 )
 from nexus_async._transport import Transport, api_path
 from nexus_async.polling import PollSchedule
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
-from nexus_async.uploads.checksums import crc32c_to_signed_int
 from nexus_async.uploads.discovery import discover_asset_files
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
 from nexus_async.uploads.metadata import (
@@ -58,9 +50,10 @@ from nexus_async.uploads.metadata import (
     validate_custom_metadata,
     validate_positive_ints,
 )
-from nexus_async.uploads.mime import AssetKind, file_extension
+from nexus_async.uploads.mime import file_extension
 from nexus_async.uploads.multipart import upload_multipart
-from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
+from nexus_async.uploads.server_sessions import cancel_server_sessions, create_server_session
 from nexus_async.uploads.storage import StorageClient
 from nexus_async.uploads.transfers import failures_as_upload_error, transfer_each
 
@@ -77,7 +70,6 @@ logger = logging.getLogger("nexus_async")
 DESCRIBE_CONCURRENCY = 8
 # Server sessions (batches) transferring at once; storage transfers share one pool anyway.
 BATCH_CONCURRENCY = 2
-VIDEO_ENCODER = {"profile": "h264Saver", "everyNthFrame": 1}
 NIFTI_ORIENTATIONS = ("x", "y", "z")
 
 
@@ -86,7 +78,8 @@ class UploadProgress:
     """Where an upload stands; passed to the ``progress`` callback after every change.
 
     At the end ``files_done + files_skipped == files_total`` and ``bytes_done == bytes_total``
-    (skipped files count as accounted-for bytes).
+    (skipped files count as accounted-for bytes). ``rate_limit_wait`` is the length in seconds
+    of a wait for the upload-session limit while one is under way, else None.
     """
 
     files_total: int = 0
@@ -94,9 +87,11 @@ class UploadProgress:
     files_skipped: int = 0
     bytes_total: int = 0
     bytes_done: int = 0
+    rate_limit_wait: float | None = None
 
 
-def _check_groups(groups: Sequence[str] | None) -> list[str]:
+def check_groups(groups: Sequence[str] | None) -> list[str]:
+    """The asset groups to upload to (``["main"]`` by default), checked."""
     if groups is None:
         return ["main"]
     if isinstance(groups, str) or not all(isinstance(g, str) and g.strip() for g in groups):
@@ -146,6 +141,7 @@ class UploadSession:
         progress: Callable[[UploadProgress], None] | None = None,
         timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
         poll_schedule: PollSchedule | None = None,
+        on_rate_limit: OnRateLimit = "wait",
     ) -> None:
         validate_positive_ints(
             max_concurrency=max_concurrency,
@@ -156,7 +152,7 @@ class UploadSession:
         )
         if batch_size > MAX_ASSETS_PER_SESSION:
             raise InvalidInputError(f"batch_size is at most {MAX_ASSETS_PER_SESSION}")
-        self.groups = _check_groups(groups)
+        self.groups = check_groups(groups)
         self.background = background
         self.max_concurrency = max_concurrency
         self.chunk_size = chunk_size
@@ -177,6 +173,7 @@ class UploadSession:
         self._operations = operations
         self._existing_assets = existing_assets
         self._creation_limits = creation_limits
+        self._rate_limit_waits = RateLimitWaits(project_id, on_rate_limit, self._report_wait)
         self._files: list[LocalFile] = []
         self._names = FilenameRegistry()
         self._operation_ids: list[str] = []
@@ -198,7 +195,7 @@ class UploadSession:
         """One operation id per server session (5 000 files each), once the files are sent."""
         return list(self._operation_ids)
 
-    async def wait_until_done(self, timeout: float | None = None) -> list[Operation]:  # noqa: ASYNC109
+    async def wait_until_done(self, timeout: float | None = None) -> list[Operation]:
         """Wait until the server has ingested every file (for ``background=True`` sessions).
 
         Raises OperationFailedError / OperationCancelledError / OperationTimeoutError.
@@ -305,11 +302,8 @@ class UploadSession:
             return  # nothing was sent yet: the error propagates as it is
         if not self._files:
             raise InvalidInputError("Assets to upload is empty: add files before leaving")
-        try:
+        async with rollback_on_failure(self._cancel_open_sessions):
             await self._upload_all()
-        except BaseException:
-            await self._cancel_open_sessions()
-            raise
         if not self.background:
             await self.wait_until_done()
 
@@ -321,6 +315,12 @@ class UploadSession:
         self.progress.bytes_done += size
         if self._on_progress is not None:
             self._on_progress(self.progress)
+
+    def _report_wait(self, seconds: float | None) -> None:
+        if self.progress.rate_limit_wait != seconds:
+            self.progress.rate_limit_wait = seconds
+            if self._on_progress is not None:
+                self._on_progress(self.progress)
 
     async def _without_existing(self, files: list[LocalFile]) -> list[LocalFile]:
         sizes = {
@@ -335,9 +335,8 @@ class UploadSession:
         return missing
 
     async def _upload_all(self) -> None:
-        self.progress = UploadProgress(
-            files_total=len(self._files), bytes_total=sum(f.size for f in self._files)
-        )
+        self.progress.files_total = len(self._files)
+        self.progress.bytes_total = sum(f.size for f in self._files)
         files = await self._without_existing(self._files) if self.skip_existing else self._files
         batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
         storage = StorageClient(
@@ -360,41 +359,17 @@ class UploadSession:
     def _is_multipart(self, file: LocalFile) -> bool:
         return file.size > self.multipart_threshold and file.path is not None
 
-    def _session_item(self, file: LocalFile) -> dict[str, object]:
-        multipart = self._is_multipart(file)
-        item: dict[str, object] = {
-            "filename": file.filename,
-            "size": file.size,
-            "crc32c": 0 if multipart else crc32c_to_signed_int(file.crc32c),
-            "mime": file.mime,
-        }
-        if file.kind is AssetKind.VIDEO:
-            item["frames"] = 1  # reading the frame count needs a video decoder; 1 = unknown
-            item["encoder"] = VIDEO_ENCODER
-        if file.custom_metadata:
-            item["customMetadata"] = file.custom_metadata
-        return item
-
     async def _create_server_session(self, batch: list[LocalFile]) -> UploadSessionResponse:
-        await self._creation_limits.acquire(self._project_id)
-        # Shielded: a cancellation while the POST is in flight would leave a server session
-        # whose id we never learn, so nobody could cancel it. Learn it, then let cleanup run.
-        with anyio.CancelScope(shield=True):
-            session = await self._transport.request(
-                "POST",
-                api_path("projects", self._project_id, "assetuploadsessions"),
-                cast_to=UploadSessionResponse,
-                body={"groups": self.groups, "assets": [self._session_item(f) for f in batch]},
-                max_retries=SESSION_CREATE_MAX_RETRIES,
-            )
-            self._open_sessions.append(session.id)
-        await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
-        returned = [asset.metadata.filename for asset in session.assets]
-        if returned != [file.filename for file in batch]:
-            raise APIResponseError(
-                f"upload session {session.id} did not echo the files in request order"
-            )
-        return session
+        return await create_server_session(
+            self._transport,
+            self._project_id,
+            groups=self.groups,
+            files=batch,
+            is_multipart=self._is_multipart,
+            limits=self._creation_limits,
+            waits=self._rate_limit_waits,
+            on_created=self._open_sessions.append,
+        )
 
     async def _upload_batch(self, storage: StorageClient, batch: list[LocalFile]) -> None:
         session = await self._create_server_session(batch)
@@ -428,14 +403,6 @@ class UploadSession:
         self._operation_ids.append(session.op_id)
 
     async def _cancel_open_sessions(self) -> None:
-        """Cancel every server session whose files were not all sent (shielded, bounded)."""
-        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
-            for session_id in list(self._open_sessions):
-                path = api_path("projects", self._project_id, "assetuploadsessions", session_id)
-                try:
-                    await self._transport.request("POST", path + ":cancel", max_retries=2)
-                except ConflictError:
-                    pass  # already finished or cancelled
-                except NexusError as exc:  # never hide the error that brought us here
-                    logger.warning("Could not cancel upload session %s: %s", session_id, exc)
-                self._open_sessions.remove(session_id)
+        """Cancel every server session whose files were not all sent."""
+        open_sessions, self._open_sessions = self._open_sessions, []
+        await cancel_server_sessions(self._transport, self._project_id, open_sessions)

@@ -26,6 +26,7 @@ import anyio.lowlevel
 import anyio.to_thread
 import google_crc32c
 
+from nexus_async._concurrency import rollback_on_failure, shielded_call
 from nexus_async._exceptions import InvalidInputError, NexusError
 from nexus_async._transport import Transport, api_path
 from nexus_async.types.datasets import Dataset
@@ -38,7 +39,6 @@ logger = logging.getLogger("nexus_async")
 
 SOURCE_KIND = "UploadedNewlineDelimitedJsonFile"
 NDJSON_EXTENSION = ".ndjson"
-CLEANUP_TIMEOUT = 30.0
 
 
 def _line_problem(line: bytes) -> str | None:
@@ -119,22 +119,10 @@ async def create_dataset(
                                        await describe_ndjson("items.ndjson"))
     """
     path = api_path("projects", project_id, "batch", "datasets")
-    # Shielded: a cancellation while the POST is in flight would leave a dataset whose id we
-    # never learn. Learn it; a cancellation that arrived meanwhile then deletes it below.
-    with anyio.CancelScope(shield=True):
-        dataset = await transport.request(
-            "POST", path, cast_to=Dataset, body=dataset_body(name, file)
-        )
-    upload = dataset.status.source.upload_url
-    try:
-        await anyio.lowlevel.checkpoint()
-        if storage is None:
-            async with StorageClient(max_connections=1) as own_storage:
-                await own_storage.send_local_file(upload.method, upload.url, upload.headers, file)
-        else:
-            await storage.send_local_file(upload.method, upload.url, upload.headers, file)
-    except BaseException:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+    created: list[Dataset] = []
+
+    async def delete_created() -> None:
+        for dataset in created:
             try:
                 await transport.request(
                     "DELETE", api_path("projects", project_id, "batch", "datasets", dataset.id)
@@ -143,5 +131,17 @@ async def create_dataset(
                 logger.warning(
                     "Could not delete dataset %s after a failed upload: %s", dataset.id, error
                 )
-        raise
+
+    async with rollback_on_failure(delete_created):
+        # The answer is learned even if the caller is cancelled meanwhile, then deleted.
+        dataset = await shielded_call(
+            lambda: transport.request("POST", path, cast_to=Dataset, body=dataset_body(name, file)),
+            on_result=created.append,
+        )
+        upload = dataset.status.source.upload_url
+        if storage is None:
+            async with StorageClient(max_connections=1) as own_storage:
+                await own_storage.send_local_file(upload.method, upload.url, upload.headers, file)
+        else:
+            await storage.send_local_file(upload.method, upload.url, upload.headers, file)
     return dataset

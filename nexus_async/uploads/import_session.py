@@ -28,8 +28,9 @@ from types import TracebackType
 import anyio
 import anyio.lowlevel
 
-from nexus_async._concurrency import map_bounded
+from nexus_async._concurrency import map_bounded, shielded_call
 from nexus_async._constants import (
+    CLEANUP_TIMEOUT,
     DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_IMPORT_FILES_PER_REQUEST,
@@ -69,7 +70,6 @@ FILES_FAILED = {"condition": "FilesProcessed", "status": "FailedReach"}
 # Files described (stat + hash in a worker thread) at once.
 DESCRIBE_CONCURRENCY = 8
 # How long the shielded "mark the session failed" request may take on the way out.
-CLEANUP_TIMEOUT = 30.0
 
 
 def _condition_body(condition: dict[str, str]) -> dict[str, object]:
@@ -279,17 +279,16 @@ class ImportSession:
         async with self._creating:
             if self.id is not None:
                 return
-            # Shielded: a cancellation while the POST is in flight would leave a server session
-            # whose id we never learn, so nobody could close it. Learn it; the block's exit
-            # then closes it as failed.
-            with anyio.CancelScope(shield=True):
-                created = await self._transport.request(
+            # The answer is learned even if the caller is cancelled meanwhile; the block's exit
+            # then closes the session as failed.
+            await shielded_call(
+                lambda: self._transport.request(
                     "POST",
                     api_path("projects", self._project_id, "annotationimportsessions"),
                     cast_to=ImportSessionState,
-                )
-                self.id = created.id
-            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
+                ),
+                on_result=lambda created: setattr(self, "id", created.id),
+            )
 
     async def _send(self, storage: StorageClient, files: list[LocalFile]) -> None:
         self._check_new([file.filename for file in files])

@@ -13,10 +13,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import anyio
-import anyio.lowlevel
-
-from nexus_async._concurrency import for_each_bounded
+from nexus_async._concurrency import for_each_bounded, rollback_on_failure, shielded_call
 from nexus_async._exceptions import APIError, NexusError, NotFoundError
 from nexus_async._transport import Transport, api_path
 from nexus_async.types.uploads import (
@@ -102,13 +99,12 @@ class _MultipartUpload:
             raise APIError(f"multipart upload {self._upload_id} was not completed by the server")
 
     async def abort(self) -> None:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
-            try:
-                await self._transport.request("DELETE", self._path_of(), max_retries=1)
-            except NotFoundError:
-                pass  # already gone: nothing to clean up
-            except NexusError as exc:  # never hide the error that made us abort
-                logger.warning("Could not abort multipart upload %s: %s", self._upload_id, exc)
+        try:
+            await self._transport.request("DELETE", self._path_of(), max_retries=1)
+        except NotFoundError:
+            pass  # already gone: nothing to clean up
+        except NexusError as exc:  # never hide the error that made us abort
+            logger.warning("Could not abort multipart upload %s: %s", self._upload_id, exc)
 
 
 async def upload_multipart(
@@ -124,26 +120,32 @@ async def upload_multipart(
     """Send ``file`` (which must have a path) as a multipart upload of ``session_id``."""
     if file.path is None:
         raise ValueError(f"{file.filename}: multipart uploads stream from a file path")
-    with anyio.CancelScope(shield=True):  # learn the id even if cancelled, so we can abort
-        created = await transport.request(
-            "POST",
-            api_path("projects", project_id, "assetuploadsessions", session_id, "multipart"),
-            cast_to=MultipartUploadSession,
-            body={"filename": file.filename, "mime": file.mime, "size": file.size},
-        )
-    upload = _MultipartUpload(transport, storage, project_id, created.id, file.path)
+    path = file.path
+    uploads: list[_MultipartUpload] = []
+
+    def created(answer: MultipartUploadSession) -> None:
+        uploads.append(_MultipartUpload(transport, storage, project_id, answer.id, path))
+
+    async def abort_created() -> None:
+        for upload in uploads:
+            await upload.abort()
 
     async def send(part: tuple[int, tuple[int, int]]) -> None:
         number, (offset, length) = part
-        await upload.send_part(number, offset, length)
+        await uploads[0].send_part(number, offset, length)
         if on_bytes is not None:
             on_bytes(length)
 
-    try:
-        await anyio.lowlevel.checkpoint()  # a cancellation during the create fires here
-        parts = enumerate(part_ranges(file.size, created.part_count), start=1)
+    async with rollback_on_failure(abort_created):
+        answer = await shielded_call(  # the id is learned even if cancelled, so we can abort
+            lambda: transport.request(
+                "POST",
+                api_path("projects", project_id, "assetuploadsessions", session_id, "multipart"),
+                cast_to=MultipartUploadSession,
+                body={"filename": file.filename, "mime": file.mime, "size": file.size},
+            ),
+            on_result=created,
+        )
+        parts = enumerate(part_ranges(file.size, answer.part_count), start=1)
         await for_each_bounded(parts, send, limit=part_concurrency)
-        await upload.complete()
-    except BaseException:
-        await upload.abort()
-        raise
+        await uploads[0].complete()

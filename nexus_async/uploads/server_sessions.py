@@ -1,0 +1,104 @@
+"""The server side of asset upload sessions: announce a batch of files, and cancel sessions.
+
+Shared by :class:`~nexus_async.uploads.UploadSession` and the service
+:class:`~nexus_async.uploads.AssetUploader`. Creation waits for the client's session-creation
+limit (never silently, see :class:`RateLimitWaits`), retries only refusals that are safe to
+retry, and shields only the single POST in flight (bounded), so a caller's cancellation is
+honoured within about a second and the id of a session that was created is still learned and
+handed to ``on_created`` for rollback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from nexus_async._concurrency import for_each_bounded, shielded_call
+from nexus_async._constants import SESSION_CREATE_MAX_RETRIES
+from nexus_async._exceptions import APIResponseError, ConflictError, NexusError
+from nexus_async._transport import Transport, api_path
+from nexus_async.types.uploads import UploadSession as UploadSessionResponse
+from nexus_async.uploads.checksums import crc32c_to_signed_int
+from nexus_async.uploads.files import LocalFile
+from nexus_async.uploads.mime import AssetKind
+from nexus_async.uploads.rate_limit import RateLimitWaits, SessionCreationLimits
+
+__all__ = ["cancel_server_sessions", "create_server_session", "session_item"]
+
+logger = logging.getLogger("nexus_async")
+
+VIDEO_ENCODER = {"profile": "h264Saver", "everyNthFrame": 1}
+
+
+def session_item(file: LocalFile, *, multipart: bool) -> dict[str, object]:
+    """One ``assets[]`` item of the creation body (nexus-api.md §6.1)."""
+    item: dict[str, object] = {
+        "filename": file.filename,
+        "size": file.size,
+        "crc32c": 0 if multipart else crc32c_to_signed_int(file.crc32c),
+        "mime": file.mime,
+    }
+    if file.kind is AssetKind.VIDEO:
+        item["frames"] = 1  # reading the frame count needs a video decoder; 1 = unknown
+        item["encoder"] = VIDEO_ENCODER
+    if file.custom_metadata:
+        item["customMetadata"] = file.custom_metadata
+    return item
+
+
+async def create_server_session(
+    transport: Transport,
+    project_id: str,
+    *,
+    groups: Sequence[str],
+    files: Sequence[LocalFile],
+    is_multipart: Callable[[LocalFile], bool],
+    limits: SessionCreationLimits,
+    waits: RateLimitWaits,
+    on_created: Callable[[str], None],
+) -> UploadSessionResponse:
+    """Create one server session for ``files``; ``on_created(session_id)`` runs as soon as the
+    server answered, even if the caller is being cancelled."""
+    path = api_path("projects", project_id, "assetuploadsessions")
+    body = {
+        "groups": list(groups),
+        "assets": [session_item(f, multipart=is_multipart(f)) for f in files],
+    }
+    await limits.acquire(project_id, waits.client_limit(limits, transport.base_url + path))
+    waits.done_waiting()
+    policy = transport.retry.replace(max_retries=SESSION_CREATE_MAX_RETRIES)
+    async for attempt in policy.retrying(
+        idempotent=False, describe=f"POST {path}", before_wait=waits.server_refusal
+    ):
+        with attempt:
+            session = await shielded_call(
+                lambda: transport.request(
+                    "POST", path, cast_to=UploadSessionResponse, body=body, max_retries=0
+                ),
+                on_result=lambda created: on_created(created.id),
+            )
+    waits.done_waiting()
+    returned = [asset.metadata.filename for asset in session.assets]
+    if returned != [file.filename for file in files]:
+        raise APIResponseError(
+            f"upload session {session.id} did not echo the files in request order"
+        )
+    return session
+
+
+async def cancel_server_sessions(
+    transport: Transport, project_id: str, session_ids: Sequence[str]
+) -> None:
+    """``:cancel`` every session (concurrently); a session already finished is fine, and any
+    other failure is logged, never raised (the caller is already handling an error)."""
+
+    async def cancel(session_id: str) -> None:
+        path = api_path("projects", project_id, "assetuploadsessions", session_id)
+        try:
+            await transport.request("POST", path + ":cancel", max_retries=2)
+        except ConflictError:
+            pass  # already finished or cancelled
+        except NexusError as exc:
+            logger.warning("Could not cancel upload session %s: %s", session_id, exc)
+
+    await for_each_bounded(list(session_ids), cancel, limit=8)
