@@ -8,8 +8,9 @@ creations per 300 s per project without ever waiting for it:
 
 * a batch takes files until it holds ``max_files`` files or ``max_bytes`` bytes, and is sent
   at the next free slot of the session budget: creations are spaced ``window / limit`` apart
-  plus 5 % (21 s for 15 per 300 s), so sustained traffic never meets the limit, and no file waits more
-  than ``max_delay`` seconds to be sent; a quiet uploader sends a lone file after a few ms;
+  plus 5 % (21 s for 15 per 300 s), so sustained traffic never meets the limit, and no file
+  waits more than ``max_delay`` seconds to be sent; a quiet uploader sends a lone file after
+  a few ms;
 * each call returns when ITS file is stored and ingested, or raises for that file alone: a file
   that fails to transfer does not stop the others (the session is then cancelled once the
   others arrived, which keeps them);
