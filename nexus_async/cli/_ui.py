@@ -4,6 +4,7 @@ and the mapping of SDK errors to one line on stderr plus an exit code."""
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
 import traceback
@@ -95,6 +96,13 @@ def report(exc: Exception, *, debug: bool) -> typer.Exit:
     return fail(f"unexpected {type(exc).__name__}: {exc}{hint}")
 
 
+def rate_limit_wait_text(progress: UploadProgress) -> str:
+    """``waiting for the upload-session limit, N s`` while such a wait is under way, else ""."""
+    if progress.rate_limit_wait is None:
+        return ""
+    return f"waiting for the upload-session limit, {math.ceil(progress.rate_limit_wait)} s"
+
+
 class UploadBar:
     """The ``progress`` callback of an upload session: files and bytes, rate, ETA."""
 
@@ -140,6 +148,7 @@ class UploadBar:
         self._seen = (progress.files_skipped, progress.bytes_done)
         done = progress.files_done + progress.files_skipped
         files = f"{done}/{progress.files_total} files"
+        waiting = rate_limit_wait_text(progress)
         if self._progress is not None and self._task is not None:
             finished = done >= progress.files_total
             self._progress.update(
@@ -147,8 +156,11 @@ class UploadBar:
                 total=progress.bytes_total,
                 completed=progress.bytes_total if finished else progress.bytes_done,
                 files=files,
-                description="ingesting" if finished else self.description,
+                description=waiting or ("ingesting" if finished else self.description),
             )
+            return
+        if waiting:  # a wait is always worth a line, whatever the interval
+            typer.echo(f"{self.description}: {waiting}", err=True)
             return
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL:

@@ -262,3 +262,23 @@ def test_import_of_a_bad_file_fails_with_the_server_log(
     assert result.stdout == ""
     assert result.stderr.startswith("error: AnnotationImportError: ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_wait_for_the_session_limit_shows_on_the_bar_and_as_a_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from nexus_async.cli._ui import UploadBar
+    from nexus_async.uploads.asset_session import UploadProgress
+
+    waiting = UploadProgress(files_total=4, bytes_total=4000, rate_limit_wait=212.4)
+    with UploadBar("uploading", live=True) as bar:
+        bar(waiting)
+        assert bar._progress is not None
+        assert bar._progress.tasks[0].description == ("waiting for the upload-session limit, 213 s")
+        bar(UploadProgress(files_total=4, files_done=1, bytes_total=4000, bytes_done=1000))
+        assert bar._progress.tasks[0].description == "uploading"
+    with UploadBar("uploading", live=False) as plain:
+        plain(waiting)
+    assert capsys.readouterr().err.endswith(
+        "uploading: waiting for the upload-session limit, 213 s\n"
+    )
