@@ -1,0 +1,94 @@
+"""One lifecycle for what the SDK creates on the server: the creating call is shielded for a
+bounded grace (so its answer is learned), and the rollback is shielded and bounded too."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from nexus_async._concurrency import rollback_on_failure, shielded_call
+
+
+async def test_the_answer_is_returned_and_handed_over() -> None:
+    seen: list[str] = []
+
+    async def create() -> str:
+        await anyio.sleep(0.01)
+        return "up_1"
+
+    assert await shielded_call(create, on_result=seen.append) == "up_1"
+    assert seen == ["up_1"]
+
+
+async def test_a_cancelled_caller_still_learns_an_answer_that_comes_within_the_grace() -> None:
+    seen: list[str] = []
+
+    async def create() -> str:
+        await anyio.sleep(0.2)
+        return "up_1"
+
+    with anyio.move_on_after(0.05) as scope:
+        await shielded_call(create, on_result=seen.append, grace=1.0)
+    assert scope.cancelled_caught
+    assert seen == ["up_1"]  # learned, so the caller's cleanup can roll it back
+
+
+async def test_a_cancelled_caller_waits_at_most_the_grace() -> None:
+    seen: list[str] = []
+    finished: list[bool] = []
+
+    async def create() -> str:
+        await anyio.sleep(5)
+        finished.append(True)
+        return "up_1"
+
+    started = time.monotonic()
+    with anyio.move_on_after(0.05):
+        await shielded_call(create, on_result=seen.append, grace=0.2)
+    assert time.monotonic() - started < 1.0
+    assert seen == finished == []
+
+
+async def test_errors_of_the_call_propagate_unwrapped() -> None:
+    async def create() -> str:
+        raise KeyError("refused")
+
+    with pytest.raises(KeyError):
+        await shielded_call(create, on_result=lambda _: None)
+
+
+async def test_rollback_runs_on_failure_and_cancellation_only() -> None:
+    rolled: list[str] = []
+
+    async def rollback() -> None:
+        await anyio.sleep(0.01)
+        rolled.append("done")
+
+    async with rollback_on_failure(rollback):
+        pass
+    assert rolled == []
+    with pytest.raises(ValueError, match="boom"):
+        async with rollback_on_failure(rollback):
+            raise ValueError("boom")
+    assert rolled == ["done"]
+    with anyio.move_on_after(0.01):
+        async with rollback_on_failure(rollback):
+            await anyio.sleep(1)
+    assert rolled == ["done", "done"]  # ran shielded although the caller was cancelled
+
+
+async def test_rollback_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nexus_async import _concurrency
+
+    monkeypatch.setattr(_concurrency, "CLEANUP_TIMEOUT", 0.1)
+
+    async def stuck() -> None:
+        await anyio.sleep(10)
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="boom"):
+        async with rollback_on_failure(stuck):
+            raise ValueError("boom")
+    assert time.monotonic() - started < 1.0
