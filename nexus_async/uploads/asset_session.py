@@ -31,16 +31,13 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
-    UPLOAD_POLL_FIRST_DELAY,
-    UPLOAD_POLL_MAX_DELAY,
 )
 from nexus_async._exceptions import (
     FailedFile,
     InvalidInputError,
 )
-from nexus_async._transport import Transport, api_path
+from nexus_async._transport import Transport
 from nexus_async.polling import PollSchedule
-from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
 from nexus_async.uploads.discovery import discover_asset_files
@@ -53,7 +50,12 @@ from nexus_async.uploads.metadata import (
 from nexus_async.uploads.mime import file_extension
 from nexus_async.uploads.multipart import upload_multipart
 from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
-from nexus_async.uploads.server_sessions import cancel_server_sessions, create_server_session
+from nexus_async.uploads.server_sessions import (
+    cancel_server_sessions,
+    create_server_session,
+    project_is_rgbd,
+    upload_poll_schedule,
+)
 from nexus_async.uploads.storage import StorageClient
 from nexus_async.uploads.transfers import failures_as_upload_error, transfer_each
 
@@ -163,11 +165,7 @@ class UploadSession:
         self.progress = UploadProgress()
         self._on_progress = progress
         self._timeout = timeout
-        # Ingestion is polled at most 0.5 s apart by default (see _constants); pass a
-        # PollSchedule to trade lag for fewer requests.
-        self._poll_schedule = poll_schedule or PollSchedule(
-            first_delay=UPLOAD_POLL_FIRST_DELAY, max_delay=UPLOAD_POLL_MAX_DELAY
-        )
+        self._poll_schedule = upload_poll_schedule(poll_schedule)
         self._transport = transport
         self._project_id = project_id
         self._operations = operations
@@ -284,10 +282,7 @@ class UploadSession:
     async def __aenter__(self) -> UploadSession:
         if self._state != "new":
             raise InvalidInputError("an upload session can be entered only once")
-        project = await self._transport.request(
-            "GET", api_path("projects", self._project_id), cast_to=ProjectInfo
-        )
-        self._rgbd = project.type == "RGBD"
+        self._rgbd = await project_is_rgbd(self._transport, self._project_id)
         self._state = "open"
         return self
 

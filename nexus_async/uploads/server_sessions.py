@@ -14,20 +14,46 @@ import logging
 from collections.abc import Callable, Sequence
 
 from nexus_async._concurrency import for_each_bounded, shielded_call
-from nexus_async._constants import SESSION_CREATE_MAX_RETRIES
+from nexus_async._constants import (
+    SESSION_CREATE_MAX_RETRIES,
+    UPLOAD_POLL_FIRST_DELAY,
+    UPLOAD_POLL_MAX_DELAY,
+)
 from nexus_async._exceptions import APIResponseError, ConflictError, NexusError
 from nexus_async._transport import Transport, api_path
+from nexus_async.polling import PollSchedule
+from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.uploads.checksums import crc32c_to_signed_int
 from nexus_async.uploads.files import LocalFile
 from nexus_async.uploads.mime import AssetKind
 from nexus_async.uploads.rate_limit import RateLimitWaits, SessionCreationLimits
 
-__all__ = ["cancel_server_sessions", "create_server_session", "session_item"]
+__all__ = [
+    "cancel_server_sessions",
+    "create_server_session",
+    "project_is_rgbd",
+    "session_item",
+    "upload_poll_schedule",
+]
 
 logger = logging.getLogger("nexus_async")
 
 VIDEO_ENCODER = {"profile": "h264Saver", "everyNthFrame": 1}
+
+
+async def project_is_rgbd(transport: Transport, project_id: str) -> bool:
+    """Whether the project is an RGBD project (its ``.zip`` files are RGBD archives)."""
+    project = await transport.request("GET", api_path("projects", project_id), cast_to=ProjectInfo)
+    return project.type == "RGBD"
+
+
+def upload_poll_schedule(schedule: PollSchedule | None) -> PollSchedule:
+    """``schedule``, or the default for upload ingestion: polled at most 0.5 s apart (see
+    ``_constants``); pass a PollSchedule to trade lag for fewer requests."""
+    return schedule or PollSchedule(
+        first_delay=UPLOAD_POLL_FIRST_DELAY, max_delay=UPLOAD_POLL_MAX_DELAY
+    )
 
 
 def session_item(file: LocalFile, *, multipart: bool) -> dict[str, object]:

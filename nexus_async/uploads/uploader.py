@@ -52,8 +52,6 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
-    UPLOAD_POLL_FIRST_DELAY,
-    UPLOAD_POLL_MAX_DELAY,
     UPLOADER_LINGER,
     UPLOADER_MAX_BYTES,
     UPLOADER_MAX_DELAY,
@@ -62,15 +60,19 @@ from nexus_async._constants import (
     UPLOADER_PACE_MARGIN,
 )
 from nexus_async._exceptions import FailedFile, InvalidInputError, OperationFailedError, UploadError
-from nexus_async._transport import Transport, api_path
+from nexus_async._transport import Transport
 from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.operations import Operation
-from nexus_async.types.projects import ProjectInfo
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
 from nexus_async.uploads.metadata import validate_custom_metadata, validate_positive_ints
 from nexus_async.uploads.multipart import upload_multipart
 from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
-from nexus_async.uploads.server_sessions import cancel_server_sessions, create_server_session
+from nexus_async.uploads.server_sessions import (
+    cancel_server_sessions,
+    create_server_session,
+    project_is_rgbd,
+    upload_poll_schedule,
+)
 from nexus_async.uploads.storage import StorageClient
 
 if TYPE_CHECKING:
@@ -178,9 +180,7 @@ class AssetUploader:
         self._limits = creation_limits
         self._waits = RateLimitWaits(project_id, on_rate_limit)
         self._timeout = timeout
-        self._poll_schedule = poll_schedule or PollSchedule(
-            first_delay=UPLOAD_POLL_FIRST_DELAY, max_delay=UPLOAD_POLL_MAX_DELAY
-        )
+        self._poll_schedule = upload_poll_schedule(poll_schedule)
         # Sessions are spaced so that sustained traffic never meets the creation limit.
         self._pace = (
             0.0
@@ -209,10 +209,7 @@ class AssetUploader:
     async def __aenter__(self) -> AssetUploader:
         if self._state != "new":
             raise InvalidInputError("an uploader can be entered only once")
-        project = await self._transport.request(
-            "GET", api_path("projects", self._project_id), cast_to=ProjectInfo
-        )
-        self._rgbd = project.type == "RGBD"
+        self._rgbd = await project_is_rgbd(self._transport, self._project_id)
         self._storage = StorageClient(
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,

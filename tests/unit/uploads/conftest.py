@@ -1,11 +1,15 @@
-"""Shared fixtures: tiny generated file headers (never committed binaries)."""
+"""Shared fixtures: tiny generated file headers (never committed binaries), virtual time."""
 
 from __future__ import annotations
 
 import gzip
 import struct
+import types
 
 import pytest
+
+from nexus_async import _retry
+from nexus_async.uploads import rate_limit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17) + bytes(64)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(64)
@@ -50,4 +54,19 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
 
     monkeypatch.setattr("nexus_async._retry._sleep", fake)
+    return slept
+
+
+@pytest.fixture
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Sleeps recorded and added to a virtual monotonic clock read by the rate limiter."""
+    now = [1000.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
+    monkeypatch.setattr(rate_limit, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     return slept

@@ -4,7 +4,6 @@ multipart, batching and the client-wide creation limit."""
 from __future__ import annotations
 
 import json
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,7 @@ import pytest
 import respx
 
 import nexus_async
-from nexus_async import AsyncClient, Project, _retry
-from nexus_async.uploads import rate_limit
+from nexus_async import AsyncClient, Project
 from nexus_async.uploads.checksums import crc32c, crc32c_to_signed_int, x_goog_hash
 from nexus_async.uploads.multipart import part_ranges
 from nexus_async.uploads.rate_limit import SlidingWindowLimiter
@@ -284,21 +282,6 @@ def test_part_ranges_cover_the_file_and_the_last_part_takes_the_rest() -> None:
     assert part_ranges(5, 5) == [(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]
     with pytest.raises(ValueError, match="cannot split"):
         part_ranges(3, 4)
-
-
-@pytest.fixture
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Sleeps recorded and added to a virtual monotonic clock read by the rate limiter."""
-    now = [1000.0]
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    monkeypatch.setattr(rate_limit, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
-    return slept
 
 
 async def test_sliding_window_waits_for_the_oldest_slot(virtual_time: list[float]) -> None:

@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import logging
 import time
-import types
 
 import anyio
 import pytest
 import respx
 
-from nexus_async import AsyncClient, RateLimitError, _retry
+from nexus_async import AsyncClient, RateLimitError
 from nexus_async.uploads import rate_limit
 from nexus_async.uploads.asset_session import UploadProgress
 from tests.media import png_bytes
 from tests.unit import payloads
 from tests.unit.conftest import BASE_URL, SECRET
 from tests.unit.uploads.test_asset_session import STORAGE, P, echo_session
-
-
-@pytest.fixture
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    now = [1000.0]
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    monkeypatch.setattr(rate_limit, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
-    return slept
 
 
 @pytest.fixture
