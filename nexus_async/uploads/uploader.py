@@ -250,8 +250,11 @@ class AssetUploader:
         """Upload in-memory file bytes; return once they are stored and ingested.
 
         ``filename`` must carry the extension of the file's type. Bad input raises (before
-        anything is queued) as ``add_bytes`` does; a failed upload raises
-        :class:`~nexus_async.UploadError` naming this file, with the cause chained.
+        anything is queued) as ``add_bytes`` does. A failed transfer raises
+        :class:`~nexus_async.UploadError` naming this file (the cause chained); an error of the
+        whole batch is raised as it is: its session creation refused (e.g.
+        :class:`~nexus_async.RateLimitError` with ``on_rate_limit="raise"``), or its ingestion
+        failed (:class:`~nexus_async.OperationFailedError`).
         """
         self._require_open()
         file = await describe_asset_bytes(
@@ -300,10 +303,7 @@ class AssetUploader:
                     batch.size -= file.size
                 raise
         if entry.error is not None:
-            raise UploadError(
-                f"{file.filename} failed to upload: {entry.error}",
-                failed=[FailedFile(file.filename, entry.error)],
-            ) from entry.error
+            raise entry.error
         assert entry.result is not None
         return entry.result
 
@@ -402,7 +402,7 @@ class AssetUploader:
             outcome = await self._ingested(session.op_id, sent=len(files) - len(failures))
         for index, entry in enumerate(entries):
             if index in failures:
-                entry.resolve(error=failures[index])
+                entry.resolve(error=_file_failed(entry.file.filename, failures[index]))
             elif outcome is not None:
                 entry.resolve(error=outcome)
             else:
@@ -443,6 +443,14 @@ class AssetUploader:
     def _fail(self, entries: Sequence[_Entry], error: BaseException) -> None:
         for entry in entries:
             entry.resolve(error=error)
+
+
+def _file_failed(filename: str, cause: BaseException) -> UploadError:
+    error = UploadError(
+        f"{filename} failed to upload: {cause}", failed=[FailedFile(filename, cause)]
+    )
+    error.__cause__ = cause
+    return error
 
 
 def _is_multipart(file: LocalFile) -> bool:

@@ -108,3 +108,19 @@ async def test_calls_outside_the_block_are_refused(project: Project) -> None:
     uploader = project.assets.create_uploader()
     with pytest.raises(InvalidInputError, match="inside `async with"):
         await uploader.upload_bytes(png_bytes(2, 2), "a.png")
+
+
+async def test_a_refused_session_creation_raises_as_it_is_for_every_file_of_the_batch(
+    api: respx.MockRouter, project: Project
+) -> None:
+    refusal = respx.MockResponse(429, json={"message": "Too Many"}, headers={"Retry-After": "9"})
+    create = api.post(f"{P}/assetuploadsessions").mock(return_value=refusal)
+    async with project.assets.create_uploader(on_rate_limit="raise") as uploader:
+        outcomes = await asyncio.gather(
+            uploader.upload_bytes(png_bytes(3, 3), "a.png"),
+            uploader.upload_bytes(png_bytes(3, 3), "b.png"),
+            return_exceptions=True,
+        )
+    assert create.call_count == 1
+    assert [type(o).__name__ for o in outcomes] == ["RateLimitError", "RateLimitError"]
+    assert all(getattr(o, "retry_after", None) == 9.0 for o in outcomes)
