@@ -303,7 +303,7 @@ class AssetUploader:
                     batch.size -= file.size
                 raise
         if entry.error is not None:
-            raise entry.error
+            raise _own_copy(entry.error) from entry.error
         assert entry.result is not None
         return entry.result
 
@@ -443,6 +443,14 @@ class AssetUploader:
     def _fail(self, entries: Sequence[_Entry], error: BaseException) -> None:
         for entry in entries:
             entry.resolve(error=error)
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of an outcome for one caller: the callers of a batch must not raise one shared
+    exception object (each raise would add its frames to the others' traceback)."""
+    clone = type(error).__new__(type(error), *error.args)
+    clone.__dict__.update(vars(error))
+    return clone
 
 
 def _file_failed(filename: str, cause: BaseException) -> UploadError:

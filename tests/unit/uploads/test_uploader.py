@@ -124,3 +124,21 @@ async def test_a_refused_session_creation_raises_as_it_is_for_every_file_of_the_
     assert create.call_count == 1
     assert [type(o).__name__ for o in outcomes] == ["RateLimitError", "RateLimitError"]
     assert all(getattr(o, "retry_after", None) == 9.0 for o in outcomes)
+
+
+async def test_callers_of_a_failed_batch_do_not_share_one_exception_object(
+    api: respx.MockRouter, project: Project
+) -> None:
+    refusal = respx.MockResponse(429, json={"message": "Too Many"}, headers={"Retry-After": "9"})
+    api.post(f"{P}/assetuploadsessions").mock(return_value=refusal)
+    async with project.assets.create_uploader(on_rate_limit="raise") as uploader:
+        first, second = await asyncio.gather(
+            uploader.upload_bytes(png_bytes(3, 3), "a.png"),
+            uploader.upload_bytes(png_bytes(3, 3), "b.png"),
+            return_exceptions=True,
+        )
+    assert first is not second
+    assert type(first) is type(second)
+    assert isinstance(first, Exception)
+    assert str(first) == str(second)
+    assert first.__cause__ is second.__cause__  # both chained to the batch's own error
