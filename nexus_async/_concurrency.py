@@ -12,9 +12,11 @@ waits, and the rollback is shielded and bounded too.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import anyio
@@ -27,15 +29,22 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on Python 3.10 on
     from exceptiongroup import BaseExceptionGroup
 
 __all__ = [
+    "bounded_cleanup",
     "for_each_bounded",
+    "in_shielded_call",
     "map_bounded",
+    "request_sent",
     "rollback_on_failure",
     "shielded_call",
     "task_group",
 ]
 
+logger = logging.getLogger("nexus_async")
+
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
+
+_SENT_HOOK: ContextVar[Callable[[], None] | None] = ContextVar("nexus_async_sent", default=None)
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -107,6 +116,19 @@ async def map_bounded(
     return [results[index] for index in range(len(items))]
 
 
+def request_sent() -> None:
+    """Tell the :func:`shielded_call` running in this task that its request started to go out
+    (the transport calls this when the request's first bytes are sent)."""
+    hook = _SENT_HOOK.get()
+    if hook is not None:
+        hook()
+
+
+def in_shielded_call() -> bool:
+    """Whether the current task runs the call of a :func:`shielded_call`."""
+    return _SENT_HOOK.get() is not None
+
+
 async def shielded_call(
     call: Callable[[], Awaitable[ResultT]],
     *,
@@ -117,9 +139,11 @@ async def shielded_call(
 
     For one request that creates something on the server: ``on_result`` runs as soon as the
     answer is in, even when the caller was cancelled meanwhile, so the caller's cleanup can
-    roll the resource back. A cancelled caller waits at most ``grace`` seconds more for the
-    answer; after that the request is abandoned (the resource, if any, then expires on the
-    server). Wrap only the single request in this, never retries or their waits. Example::
+    roll the resource back. A caller cancelled before the request started to go out (e.g. it
+    was still waiting for a pooled connection) abandons it at once: nothing was sent. Once it
+    was sent, a cancelled caller waits at most ``grace`` seconds more for the answer; after
+    that the request is abandoned (the resource, if any, then expires on the server). Wrap only
+    the single request in this, never retries or their waits. Example::
 
         session = await shielded_call(
             lambda: transport.request("POST", path, cast_to=Session, max_retries=0),
@@ -127,9 +151,13 @@ async def shielded_call(
         )
     """
     shield = anyio.CancelScope(shield=True)
-    started = abandoned = False
+    started = sent = abandoned = False
     results: list[ResultT] = []
     done = anyio.Event()
+
+    def mark_sent() -> None:
+        nonlocal sent
+        sent = True
 
     async def run() -> None:
         nonlocal started
@@ -137,6 +165,7 @@ async def shielded_call(
             if abandoned:
                 return
             started = True
+            _SENT_HOOK.set(mark_sent)  # this task's own context
             with shield:
                 result = await call()
                 on_result(result)
@@ -150,7 +179,9 @@ async def shielded_call(
             await done.wait()
         except anyio.get_cancelled_exc_class():
             abandoned = True
-            if started:
+            if not sent:
+                shield.cancel()  # nothing went out: nothing to learn
+            elif started:
                 shield.deadline = min(shield.deadline, anyio.current_time() + grace)
             raise
     await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here
@@ -158,16 +189,31 @@ async def shielded_call(
 
 
 @asynccontextmanager
-async def rollback_on_failure(rollback: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+async def rollback_on_failure(
+    rollback: Callable[[], Awaitable[None]], *, describe: str
+) -> AsyncIterator[None]:
     """Run ``rollback()`` (shielded, at most CLEANUP_TIMEOUT seconds) if the block fails or is
-    cancelled, then let the error propagate. Example::
+    cancelled, then let the error propagate. A rollback cut short is logged (WARNING) with
+    ``describe``. Example::
 
-        async with rollback_on_failure(lambda: cancel_session(session.id)):
+        async with rollback_on_failure(lambda: cancel_session(session.id), describe="..."):
             await send_files(session)
     """
     try:
         yield
     except BaseException:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
-            await rollback()
+        await bounded_cleanup(rollback, describe=describe)
         raise
+
+
+async def bounded_cleanup(cleanup: Callable[[], Awaitable[None]], *, describe: str) -> None:
+    """Run ``cleanup()`` shielded from cancellation for at most CLEANUP_TIMEOUT seconds; log a
+    WARNING naming ``describe`` if it was cut short."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT) as scope:
+        await cleanup()
+    if scope.cancelled_caught:
+        logger.warning(
+            "Could not %s within %.1f s; the server will expire what is left open",
+            describe,
+            CLEANUP_TIMEOUT,
+        )

@@ -54,6 +54,8 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"
 
 # --- HTTP connection pools (measurements.md: one httpx pool degrades past ~8 connections) ----
 API_MAX_CONNECTIONS: Final = 8
+# Rollbacks get connections of their own, so they never wait behind a busy API pool.
+CLEANUP_CONNECTIONS: Final = 4
 STORAGE_CONNECTIONS_PER_CLIENT: Final = 8
 # Bulk asset uploads spread their transfers over pools of 4: httpcore checks every pooled
 # connection on each request and release, and with thousands of small PUTs smaller pools cost

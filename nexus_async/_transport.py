@@ -23,8 +23,10 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from nexus_async._concurrency import in_shielded_call, request_sent
 from nexus_async._constants import (
     API_MAX_CONNECTIONS,
+    CLEANUP_CONNECTIONS,
     IDEMPOTENT_METHODS,
     SECRET_KEY_HEADER,
 )
@@ -183,6 +185,11 @@ def _decode_success(response: httpx.Response) -> Any:
         ) from None
 
 
+async def _trace_sending(event: str, info: dict[str, Any]) -> None:
+    if event.endswith("send_request_headers.started"):
+        request_sent()
+
+
 class Transport:
     """Sends API requests. Shared by every resource of one client; safe for concurrent use.
 
@@ -210,6 +217,11 @@ class Transport:
         self._http = http_client or build_http_client(
             max_connections=API_MAX_CONNECTIONS, timeout=timeout, cert=cert
         )
+        # Rollbacks (cancel a session, abort a multipart upload, ...) have connections of their
+        # own: they must not queue behind the calls whose failure they clean up after.
+        self._cleanup_http = http_client or build_http_client(
+            max_connections=CLEANUP_CONNECTIONS, timeout=timeout, cert=cert
+        )
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
@@ -225,6 +237,7 @@ class Transport:
         derived._headers = self._headers
         derived._owns_http = False
         derived._http = self._http
+        derived._cleanup_http = self._cleanup_http
         return derived
 
     @property
@@ -236,6 +249,7 @@ class Transport:
         """Close the connection pool, if this transport created it."""
         if self._owns_http:
             await self._http.aclose()
+            await self._cleanup_http.aclose()
 
     @overload
     async def request(
@@ -248,6 +262,7 @@ class Transport:
         body: Mapping[str, Any] | None = ...,
         timeout: float | None = ...,
         max_retries: int | None = ...,
+        cleanup: bool = ...,
     ) -> T: ...
 
     @overload
@@ -261,6 +276,7 @@ class Transport:
         body: Mapping[str, Any] | None = ...,
         timeout: float | None = ...,
         max_retries: int | None = ...,
+        cleanup: bool = ...,
     ) -> Any: ...
 
     async def request(
@@ -273,10 +289,12 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        cleanup: bool = False,
     ) -> T | Any:
         """Send one API call (with retries) and return its JSON, parsed into ``cast_to``.
 
-        ``path`` must already be encoded (build it with :func:`api_path`).
+        ``path`` must already be encoded (build it with :func:`api_path`). ``cleanup=True``
+        sends a rollback on the connections reserved for them.
         """
         url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
@@ -286,26 +304,28 @@ class Transport:
             idempotent=method in IDEMPOTENT_METHODS, describe=describe
         ):
             with attempt:
-                response = await self._send(method, url, content, timeout)
+                response = await self._send(method, url, content, timeout, cleanup=cleanup)
                 data = _decode_success(response)
         return data if cast_to is None else self._cast(cast_to, data, response)
 
     async def _send(
-        self, method: str, url: str, content: bytes | None, timeout: float | None
+        self, method: str, url: str, content: bytes | None, timeout: float | None, *, cleanup: bool
     ) -> httpx.Response:
+        http = self._cleanup_http if cleanup else self._http
         headers = self._headers
         if content is not None:
             headers = {**headers, "Content-Type": "application/json"}
-        request = self._http.build_request(
+        request = http.build_request(
             method,
             url,
             content=content,
             headers=headers,
             timeout=self.timeout if timeout is None else api_timeout(timeout),
+            extensions=self._sending_extensions(),
         )
         started = time.perf_counter()
         try:
-            response = await self._http.send(request)
+            response = await http.send(request)
         except httpx.PoolTimeout as exc:
             size = API_MAX_CONNECTIONS if self._owns_http else None
             raise pool_timeout_error(request, pool="api", max_connections=size) from exc
@@ -337,6 +357,16 @@ class Transport:
         if not response.is_success:
             raise _status_error(response)
         return response
+
+    def _sending_extensions(self) -> dict[str, Any] | None:
+        """In a shielded creation, report when the request starts to go out (a trace of our own
+        pool); with an injected client that may not trace, count it as sent at once."""
+        if not in_shielded_call():
+            return None
+        if not self._owns_http:
+            request_sent()
+            return None
+        return {"trace": _trace_sending}
 
     @staticmethod
     def _cast(cast_to: type[T], data: Any, response: httpx.Response) -> T:

@@ -297,7 +297,9 @@ class UploadSession:
             return  # nothing was sent yet: the error propagates as it is
         if not self._files:
             raise InvalidInputError("Assets to upload is empty: add files before leaving")
-        async with rollback_on_failure(self._cancel_open_sessions):
+        async with rollback_on_failure(
+            self._cancel_open_sessions, describe="cancel the upload sessions"
+        ):
             await self._upload_all()
         if not self.background:
             await self.wait_until_done()

@@ -125,14 +125,16 @@ async def create_dataset(
         for dataset in created:
             try:
                 await transport.request(
-                    "DELETE", api_path("projects", project_id, "batch", "datasets", dataset.id)
+                    "DELETE",
+                    api_path("projects", project_id, "batch", "datasets", dataset.id),
+                    cleanup=True,
                 )
             except NexusError as error:
                 logger.warning(
                     "Could not delete dataset %s after a failed upload: %s", dataset.id, error
                 )
 
-    async with rollback_on_failure(delete_created):
+    async with rollback_on_failure(delete_created, describe="delete the dataset"):
         # The answer is learned even if the caller is cancelled meanwhile, then deleted.
         dataset = await shielded_call(
             lambda: transport.request("POST", path, cast_to=Dataset, body=dataset_body(name, file)),

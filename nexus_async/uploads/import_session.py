@@ -28,9 +28,8 @@ from types import TracebackType
 import anyio
 import anyio.lowlevel
 
-from nexus_async._concurrency import map_bounded, shielded_call
+from nexus_async._concurrency import bounded_cleanup, map_bounded, shielded_call
 from nexus_async._constants import (
-    CLEANUP_TIMEOUT,
     DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_IMPORT_FILES_PER_REQUEST,
@@ -381,7 +380,9 @@ class ImportSession:
         server session was created."""
         if self.id is None:
             return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+        session_id = self.id
+
+        async def mark_failed() -> None:
             try:
                 await self._transport.request(
                     "PATCH",
@@ -389,6 +390,9 @@ class ImportSession:
                     cast_to=ImportSessionState,
                     body=_condition_body(FILES_FAILED),
                     max_retries=2,
+                    cleanup=True,
                 )
             except NexusError as error:
-                logger.warning("Could not mark import session %s as failed: %s", self.id, error)
+                logger.warning("Could not mark import session %s as failed: %s", session_id, error)
+
+        await bounded_cleanup(mark_failed, describe=f"mark import session {session_id} failed")

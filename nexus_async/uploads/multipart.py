@@ -100,7 +100,7 @@ class _MultipartUpload:
 
     async def abort(self) -> None:
         try:
-            await self._transport.request("DELETE", self._path_of(), max_retries=1)
+            await self._transport.request("DELETE", self._path_of(), max_retries=1, cleanup=True)
         except NotFoundError:
             pass  # already gone: nothing to clean up
         except NexusError as exc:  # never hide the error that made us abort
@@ -136,7 +136,7 @@ async def upload_multipart(
         if on_bytes is not None:
             on_bytes(length)
 
-    async with rollback_on_failure(abort_created):
+    async with rollback_on_failure(abort_created, describe="abort the multipart upload"):
         answer = await shielded_call(  # the id is learned even if cancelled, so we can abort
             lambda: transport.request(
                 "POST",

@@ -121,7 +121,7 @@ async def cancel_server_sessions(
     async def cancel(session_id: str) -> None:
         path = api_path("projects", project_id, "assetuploadsessions", session_id)
         try:
-            await transport.request("POST", path + ":cancel", max_retries=2)
+            await transport.request("POST", path + ":cancel", max_retries=2, cleanup=True)
         except ConflictError:
             pass  # already finished or cancelled
         except NexusError as exc:

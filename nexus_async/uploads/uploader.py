@@ -362,7 +362,7 @@ class AssetUploader:
         async def cancel_created() -> None:
             await cancel_server_sessions(self._transport, self._project_id, created)
 
-        async with rollback_on_failure(cancel_created):
+        async with rollback_on_failure(cancel_created, describe="cancel the upload session"):
             session = await create_server_session(
                 self._transport,
                 self._project_id,

@@ -8,7 +8,7 @@ import time
 import anyio
 import pytest
 
-from nexus_async._concurrency import rollback_on_failure, shielded_call
+from nexus_async._concurrency import request_sent, rollback_on_failure, shielded_call
 
 
 async def test_the_answer_is_returned_and_handed_over() -> None:
@@ -26,6 +26,7 @@ async def test_a_cancelled_caller_still_learns_an_answer_that_comes_within_the_g
     seen: list[str] = []
 
     async def create() -> str:
+        request_sent()
         await anyio.sleep(0.2)
         return "up_1"
 
@@ -40,6 +41,7 @@ async def test_a_cancelled_caller_waits_at_most_the_grace() -> None:
     finished: list[bool] = []
 
     async def create() -> str:
+        request_sent()
         await anyio.sleep(5)
         finished.append(True)
         return "up_1"
@@ -49,6 +51,21 @@ async def test_a_cancelled_caller_waits_at_most_the_grace() -> None:
         await shielded_call(create, on_result=seen.append, grace=0.2)
     assert time.monotonic() - started < 1.0
     assert seen == finished == []
+
+
+async def test_a_request_not_yet_sent_is_abandoned_at_once() -> None:
+    # e.g. still waiting for a pooled connection: nothing went out, nothing can be orphaned.
+    seen: list[str] = []
+
+    async def create() -> str:
+        await anyio.sleep(5)
+        return "up_1"
+
+    started = time.monotonic()
+    with anyio.move_on_after(0.05):
+        await shielded_call(create, on_result=seen.append, grace=3.0)
+    assert time.monotonic() - started < 0.5
+    assert seen == []
 
 
 async def test_errors_of_the_call_propagate_unwrapped() -> None:
@@ -66,20 +83,22 @@ async def test_rollback_runs_on_failure_and_cancellation_only() -> None:
         await anyio.sleep(0.01)
         rolled.append("done")
 
-    async with rollback_on_failure(rollback):
+    async with rollback_on_failure(rollback, describe="roll back"):
         pass
     assert rolled == []
     with pytest.raises(ValueError, match="boom"):
-        async with rollback_on_failure(rollback):
+        async with rollback_on_failure(rollback, describe="roll back"):
             raise ValueError("boom")
     assert rolled == ["done"]
     with anyio.move_on_after(0.01):
-        async with rollback_on_failure(rollback):
+        async with rollback_on_failure(rollback, describe="roll back"):
             await anyio.sleep(1)
     assert rolled == ["done", "done"]  # ran shielded although the caller was cancelled
 
 
-async def test_rollback_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_rollback_is_bounded_in_time_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from nexus_async import _concurrency
 
     monkeypatch.setattr(_concurrency, "CLEANUP_TIMEOUT", 0.1)
@@ -89,6 +108,9 @@ async def test_rollback_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> N
 
     started = time.monotonic()
     with pytest.raises(ValueError, match="boom"):
-        async with rollback_on_failure(stuck):
+        async with rollback_on_failure(stuck, describe="cancel session up_9"):
             raise ValueError("boom")
     assert time.monotonic() - started < 1.0
+    assert any(
+        "Could not cancel session up_9 within 0.1 s" in r.getMessage() for r in caplog.records
+    )
