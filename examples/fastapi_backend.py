@@ -22,10 +22,11 @@ NEXUS_UPLOAD_MAX_DELAY) for its batch to be sent; a quiet service sends it after
 At the limit. A batch (at most 500 files or 256 MiB) leaves at its slot of the 21 s pace, or
 after ``max_delay`` if that is shorter; with ``max_delay`` below the pace, or more than 500
 files per 21 s, a burst can ask for a 16th session within 300 s. The uploader does not wait
-for it (a web request should not hang for minutes): the files of that batch fail with RateLimitError and their requests get 429 with ``Retry-After``
-(NEXUS_UPLOAD_ON_RATE_LIMIT=wait makes them wait instead). The server's own 429 (e.g. another
-process creating sessions in the same project) is answered the same way. Past 2000 files in
-flight, further requests wait for room.
+for it (a web request should not hang for minutes): the files of that batch fail with
+RateLimitError and their requests get 429 with ``Retry-After`` (NEXUS_UPLOAD_ON_RATE_LIMIT=wait
+makes them wait instead). The server's own 429 (e.g. another process creating sessions in the
+same project) is answered the same way. Past 2000 files in flight, further requests wait for
+room.
 
 Timeouts. API calls time out (connect 10 s, read 60 s) and a call that finds no free pooled
 connection within 30 s fails with PoolTimeoutError; ingestion is awaited at most
