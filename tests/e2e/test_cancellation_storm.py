@@ -21,9 +21,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 
-from nexus_async import AsyncClient, NexusError, Project
+from nexus_async import AsyncClient, NexusError, PoolTimeoutError, Project
 from nexus_async._http import ReclaimingConnectionPool
 from nexus_async.emulator import EmulatorConfig, RateLimitConfig
 from nexus_async.testing import EmulatorServer
@@ -211,3 +212,18 @@ def _open_session_report(server: EmulatorServer, caplog: pytest.LogCaptureFixtur
             said = [r.getMessage() for r in caplog.records if session.id in r.getMessage()]
             lines.append(f"{session.id} (created at {session.created_at}): SDK logged {said}")
     return "; ".join(lines)
+
+
+async def test_a_full_api_pool_raises_pool_timeout_error_instead_of_hanging(
+    server: EmulatorServer,
+) -> None:
+    server.control.add_fault({"path": "^/workspace$", "latency_ms": 1500})
+    timeout = httpx.Timeout(10.0, pool=0.3)
+    async with AsyncClient(server.secret_key, endpoint=server.base_url, timeout=timeout) as client:
+        busy = [asyncio.ensure_future(client.get_info()) for _ in range(8)]  # every connection
+        await asyncio.sleep(0.2)
+        with pytest.raises(PoolTimeoutError) as caught:
+            await client.get_info(max_retries=0)
+        await asyncio.gather(*busy)
+    assert caught.value.pool == "api"
+    assert "api pool (8 connections) within 0.3 s" in str(caught.value)

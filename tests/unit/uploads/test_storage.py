@@ -320,3 +320,18 @@ def test_default_ssl_context_is_built_once_per_process() -> None:
     from nexus_async._http import default_ssl_context
 
     assert default_ssl_context() is default_ssl_context()
+
+
+@respx.mock
+async def test_a_pool_wait_that_runs_out_names_the_storage_pool() -> None:
+    from nexus_async import PoolTimeoutError
+
+    respx.put(URL).mock(side_effect=httpx.PoolTimeout("no connection"))
+    async with StorageClient(
+        max_connections=4, connections_per_client=2, retry_policy=RetryPolicy(max_retries=0)
+    ) as storage:
+        with pytest.raises(PoolTimeoutError) as caught:
+            await storage.send_bytes("PUT", URL, HEADERS, BODY)
+    assert caught.value.pool == "storage"
+    assert "storage pool (2 connections)" in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
