@@ -294,14 +294,16 @@ class Transport:
         """Send one API call (with retries) and return its JSON, parsed into ``cast_to``.
 
         ``path`` must already be encoded (build it with :func:`api_path`). ``cleanup=True``
-        sends a rollback on the connections reserved for them.
+        sends a rollback on the connections reserved for them, retried like an idempotent
+        request: every rollback is safe to repeat (a second cancel answers 409, a second
+        delete 404, and the callers accept both).
         """
         url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
         policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)
         describe = f"{method} {path}"
         async for attempt in policy.retrying(
-            idempotent=method in IDEMPOTENT_METHODS, describe=describe
+            idempotent=cleanup or method in IDEMPOTENT_METHODS, describe=describe
         ):
             with attempt:
                 response = await self._send(method, url, content, timeout, cleanup=cleanup)

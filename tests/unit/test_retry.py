@@ -195,3 +195,22 @@ def test_negative_max_retries_is_refused() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(nexus_async.ConfigurationError):
         AsyncClient("key", max_retries=-1)
+
+
+async def test_a_rollback_post_is_retried_after_a_dropped_connection(
+    api: respx.MockRouter, client: AsyncClient, sleeps: list[float]
+) -> None:
+    # A rollback is safe to repeat (a second cancel answers 409), unlike other POSTs.
+    path = f"/projects/{payloads.PROJECT_ID}/assetuploadsessions/up_1:cancel"
+    route = api.post(path).mock(
+        side_effect=[
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            httpx.Response(200, json={"cancelled": True, "id": "up_1"}),
+        ]
+    )
+    answer = await client._transport.request("POST", path, cleanup=True)
+    assert answer == {"cancelled": True, "id": "up_1"}
+    assert route.call_count == 2
+    with pytest.raises(nexus_async.APIConnectionError):
+        route.side_effect = [httpx.RemoteProtocolError("reset")]
+        await client._transport.request("POST", path)  # an ordinary POST is not retried
