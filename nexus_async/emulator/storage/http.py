@@ -141,7 +141,7 @@ class StorageProtocol(asyncio.Protocol):
             except StorageError as error:
                 reply = _error(error)
         keep_alive = self._parser.should_keep_alive()
-        rule = self._rule
+        rule, path = self._rule, self._path
         self._on_done()
         self._reset()
         if rule is None:
@@ -149,16 +149,16 @@ class StorageProtocol(asyncio.Protocol):
             if not keep_alive:
                 self._close()
             return
-        self._faulted(rule, reply, keep_alive)
+        self._faulted(rule, path, reply, keep_alive)
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _faulted(self, rule: FaultRule, reply: Reply | None, keep_alive: bool) -> None:
+    def _faulted(self, rule: FaultRule, path: str, reply: Reply | None, keep_alive: bool) -> None:
         """Answer a request a fault rule triggered on."""
         if rule.drop:
             answer, keep_alive = DROP_HEAD, False
         elif rule.status is not None:
-            answer = _encode(error_reply(rule, self._path), keep_alive)
+            answer = _encode(error_reply(rule, path), keep_alive)
         else:
             answer = _encode(reply or (200, [], b""), keep_alive)
         delay = 0.0
