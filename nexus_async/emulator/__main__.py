@@ -15,6 +15,8 @@ from nexus_async.emulator.server import (
     SignalSafeServer,
     bind_socket,
     install_log_filter,
+    start_storage_workers,
+    sync_storage_forever,
     uvicorn_config,
 )
 
@@ -36,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-file", type=Path, help="JSON seed document (as /_emulator/seed)")
     parser.add_argument("--no-default-project", action="store_true")
     parser.add_argument("--no-rate-limit", action="store_true")
+    parser.add_argument(
+        "--storage-workers",
+        type=int,
+        default=0,
+        help="processes serving signed-URL item uploads on their own port (default 0: none)",
+    )
     return parser
 
 
@@ -52,14 +60,17 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         data_dir=args.data_dir,
         default_project=not args.no_default_project,
         default_secret_key=args.secret_key,
+        storage_workers=max(0, args.storage_workers),
     )
 
 
 async def serve(emulator: Emulator, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM, printing the ready line once listening."""
     sock = bind_socket(host, port)
+    start_storage_workers(emulator, host)
     server = SignalSafeServer(uvicorn_config(create_app(emulator=emulator)))
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    syncing = asyncio.create_task(sync_storage_forever(emulator))
     ready = asyncio.create_task(server.ready.wait())
     await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
     ready.cancel()
@@ -71,6 +82,7 @@ async def serve(emulator: Emulator, host: str, port: int) -> None:
     try:
         await task
     finally:
+        syncing.cancel()
         sock.close()
 
 

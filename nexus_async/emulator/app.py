@@ -9,7 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from nexus_async.emulator.blobs import STORAGE_PREFIX
 from nexus_async.emulator.clock import Clock
 from nexus_async.emulator.config import EmulatorConfig
 from nexus_async.emulator.control import control_routes
@@ -18,6 +20,9 @@ from nexus_async.emulator.errors import ApiError, StorageError
 from nexus_async.emulator.faults import ConnectionDropped, FaultMiddleware
 from nexus_async.emulator.routes import Context, api_routes
 from nexus_async.emulator.routes.common import JSONResponse
+from nexus_async.emulator.storage.asgi import StorageApp
+from nexus_async.emulator.storage.local import LocalBackend
+from nexus_async.emulator.storage.plane import StoragePlane
 
 logger = logging.getLogger("nexus_async.emulator")
 
@@ -50,6 +55,22 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=500)
 
 
+class EmulatorApp(Starlette):
+    """The Starlette application, with ``/_storage/`` dispatched on its path prefix before any
+    middleware or routing (the storage plane is raw ASGI: it is the hot path)."""
+
+    storage: ASGIApp
+    emulator: Emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Storage requests go to the storage plane, the rest to Starlette."""
+        if scope["type"] == "http" and scope["path"].startswith(STORAGE_PREFIX):
+            await self.storage(scope, receive, send)
+            return
+        self.emulator.sync_storage()
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     config: EmulatorConfig | None = None,
     *,
@@ -59,7 +80,7 @@ def create_app(
     """Build the emulator application; its control object is ``app.state.emulator``."""
     emulator = emulator or Emulator(config, clock)
     routes = [*control_routes(emulator), *api_routes(Context(emulator))]
-    app = Starlette(
+    app = EmulatorApp(
         routes=routes,
         middleware=[
             Middleware(
@@ -76,5 +97,9 @@ def create_app(
             Exception: _unexpected,
         },
     )
-    app.state.emulator = emulator
+    app.state.emulator = app.emulator = emulator
+    plane = StoragePlane(emulator.signer, LocalBackend(emulator.state, emulator.counters))
+    app.storage = FaultMiddleware(
+        StorageApp(plane), faults=emulator.faults, routes=[], stats=emulator.counters
+    )
     return app

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import itertools
+import os
 import shutil
 import tempfile
 import uuid
@@ -18,6 +21,8 @@ from urllib.parse import quote
 import google_crc32c
 
 STORAGE_PREFIX = "/_storage/"
+PARAM_PREFIX = "x-nexus-"
+"""Query parameters starting with this are signed too (facts a stateless storage worker needs)."""
 
 
 def crc32c_b64(unsigned: int) -> str:
@@ -65,6 +70,7 @@ class SignedTarget:
     path: str
     headers: Mapping[str, str]
     expires_ms: int
+    params: Mapping[str, str] | None = None
 
 
 class UrlSigner:
@@ -73,10 +79,18 @@ class UrlSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def _digest(self, method: str, path: str, expires_ms: int, headers: Mapping[str, str]) -> str:
+    def _digest(
+        self,
+        method: str,
+        path: str,
+        expires_ms: int,
+        headers: Mapping[str, str],
+        params: Mapping[str, str],
+    ) -> str:
         canonical = "\n".join(
             [method.upper(), path, str(expires_ms)]
             + [f"{name.lower()}:{value.strip()}" for name, value in sorted(headers.items())]
+            + [f"{name}={value}" for name, value in sorted(params.items())]
         )
         return hmac.new(self._secret, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -84,10 +98,12 @@ class UrlSigner:
         """Return ``path?query`` of the signed URL for ``target`` (relative to the origin)."""
         names = ";".join(sorted(name.lower() for name in target.headers))
         headers = {name.lower(): value for name, value in target.headers.items()}
-        signature = self._digest(target.method, target.path, target.expires_ms, headers)
+        params = dict(target.params or {})
+        signature = self._digest(target.method, target.path, target.expires_ms, headers, params)
+        extra = "".join(f"&{name}={quote(value, safe='')}" for name, value in params.items())
         return (
             f"{quote(target.path)}?X-Goog-Expires={target.expires_ms}"
-            f"&X-Goog-SignedHeaders={quote(names, safe='')}&X-Goog-Signature={signature}"
+            f"&X-Goog-SignedHeaders={quote(names, safe='')}{extra}&X-Goog-Signature={signature}"
         )
 
     def verify(
@@ -106,12 +122,64 @@ class UrlSigner:
         except (KeyError, ValueError):
             return "AccessDenied"
         signed = {name: request_headers.get(name, "") for name in names}
-        expected = self._digest(method, path, expires_ms, signed)
+        params = {k: v for k, v in query.items() if k.startswith(PARAM_PREFIX)}
+        expected = self._digest(method, path, expires_ms, signed, params)
         if not hmac.compare_digest(expected, signature):
             return "SignatureDoesNotMatch"
         if now_ms > expires_ms:
             return "ExpiredToken"
         return None
+
+
+_temp_names = itertools.count()
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+class BlobWriter:
+    """Writes one blob atomically: the bytes go to a hidden temporary file next to ``final``,
+    which only ``commit`` moves into place; readers never see a partial blob.
+
+    Writes are plain blocking ``os.write`` calls: a 64 KiB write into the page cache costs less
+    than a hop to a worker thread, and the chunks a server receives are at most that large.
+    """
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.temp = final.with_name(f".{final.name}.{os.getpid()}.{next(_temp_names)}.part")
+        try:
+            self._fd: int | None = os.open(self.temp, _WRITE_FLAGS, 0o644)
+        except FileNotFoundError:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.temp, _WRITE_FLAGS, 0o644)
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``."""
+        assert self._fd is not None
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def commit(self, *, exclusive: bool = False) -> None:
+        """Move the blob into place; with ``exclusive``, FileExistsError if ``final`` exists."""
+        self._close()
+        if exclusive:
+            try:
+                os.link(self.temp, self.final)
+            finally:
+                os.unlink(self.temp)
+        else:
+            os.replace(self.temp, self.final)
+
+    def discard(self) -> None:
+        """Drop the temporary file (idempotent; no effect after ``commit``)."""
+        self._close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temp)
 
 
 class BlobStore:
@@ -137,6 +205,11 @@ class BlobStore:
             self._made.add(kind)
         return directory / uuid.uuid4().hex
 
+    def ingest_path(self, session_id: str, index: int) -> Path:
+        """Where item ``index`` of upload session ``session_id`` is stored (deterministic, so
+        that a stateless storage worker and the API agree on it)."""
+        return self.root / "assets" / session_id / str(index)
+
     def write_bytes(self, kind: str, data: bytes) -> Path:
         """Store ``data`` as a new blob and return its path."""
         path = self.new_path(kind)
@@ -144,9 +217,11 @@ class BlobStore:
         return path
 
     def clear(self) -> None:
-        """Delete every blob (keeps the root directory)."""
+        """Delete every blob (keeps the root directory and the ``_`` control files)."""
         self._made.clear()
         for child in self.root.iterdir():
+            if child.name.startswith("_"):
+                continue
             if child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
             else:

@@ -63,6 +63,8 @@ class EmulatorConfig:
     multipart_part_size: int = 64 * 1024 * 1024
     max_multipart_parts: int = 10_000
     seed: int | None = None
+    storage_workers: int = 0
+    """Extra processes serving item uploads on their own port (0: the API process serves them)."""
 
     @classmethod
     def with_timing(cls, mode: TimingMode, **kwargs: object) -> EmulatorConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_async.emulator.blobs import BlobStore, UrlSigner
 from nexus_async.emulator.clock import Clock, SystemClock
@@ -11,6 +11,9 @@ from nexus_async.emulator.errors import bad_request
 from nexus_async.emulator.faults import FaultSet
 from nexus_async.emulator.state import EmulatorState
 from nexus_async.emulator.stats import Stats
+
+if TYPE_CHECKING:
+    from nexus_async.emulator.storage.workers import StorageWorkers
 
 
 class Emulator:
@@ -28,6 +31,7 @@ class Emulator:
         self.state = EmulatorState(self.config, self.clock, self.blobs)
         self.faults = FaultSet()
         self.counters = Stats()
+        self.storage_workers: StorageWorkers | None = None
         self.secret_key: str | None = None
         self.workspace_id: str | None = None
         self.project_id: str | None = None
@@ -39,6 +43,8 @@ class Emulator:
         self.blobs.clear()
         self.faults.clear()
         self.counters.clear()
+        if self.storage_workers is not None:
+            self.storage_workers.reset()
         self.secret_key = self.workspace_id = self.project_id = None
         if self.config.default_project:
             workspace, project = self.state.seed_default()
@@ -80,8 +86,14 @@ class Emulator:
         """Remove every fault rule."""
         self.faults.clear()
 
+    def sync_storage(self) -> None:
+        """Apply what storage workers reported since the last call (no-op without workers)."""
+        if self.storage_workers is not None:
+            self.storage_workers.sync()
+
     def stats(self) -> dict[str, Any]:
         """Counters: requests per route, storage traffic, open sessions, created resources."""
+        self.sync_storage()
         data = self.counters
         created = self.state.store.created
         return {
@@ -110,5 +122,8 @@ class Emulator:
         }
 
     def close(self) -> None:
-        """Release the data directory (removed when temporary)."""
+        """Stop storage workers; release the data directory (removed when temporary)."""
+        if self.storage_workers is not None:
+            self.storage_workers.close()
+            self.storage_workers = None
         self.blobs.close()

@@ -54,6 +54,7 @@ class FaultRule:
     triggered: int = 0
     rng: random.Random = field(default_factory=random.Random)
     pattern: re.Pattern[str] | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, rule_id: int, spec: object) -> FaultRule:
@@ -114,6 +115,7 @@ class FaultRule:
         if rule.status is not None and not 100 <= rule.status <= 599:
             raise bad_request("status must be an HTTP status code")
         rule.rng = random.Random(rule.seed)
+        rule.spec = dict(spec)
         return rule
 
     def to_json(self) -> dict[str, Any]:
@@ -165,6 +167,16 @@ class FaultSet:
         self.rules: list[FaultRule] = []
         self._next_id = 1
         self._lock = threading.Lock()
+        self.change_listeners: list[Callable[[list[FaultRule]], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.change_listeners:
+            listener(self.rules)
+
+    def replace(self, rules: list[FaultRule]) -> None:
+        """Use ``rules`` (a storage worker loading the API's rules)."""
+        with self._lock:
+            self.rules = rules
 
     def add(self, spec: object) -> FaultRule:
         """Add a rule from its JSON form."""
@@ -172,20 +184,30 @@ class FaultSet:
             rule = FaultRule.from_json(self._next_id, spec)
             self._next_id += 1
             self.rules = [*self.rules, rule]
-            return rule
+        self._changed()
+        return rule
 
     def clear(self) -> None:
         """Remove every rule."""
         with self._lock:
             self.rules = []
+        self._changed()
 
     def pick(
-        self, method: str, path: str, route_name: Callable[[], str | None]
+        self,
+        method: str,
+        path: str,
+        route_name: Callable[[], str | None],
+        claim: Callable[[FaultRule], bool] | None = None,
     ) -> FaultRule | None:
-        """The first matching rule that triggers for this request (counts the trigger)."""
+        """The first matching rule that triggers for this request (counts the trigger);
+        ``claim`` may veto a trigger (storage workers share a rule's ``times``)."""
         with self._lock:
             for rule in self.rules:
                 if rule.matches(method, path, route_name) and rule.rng.random() < rule.error_rate:
+                    if claim is not None and not claim(rule):
+                        rule.triggered = rule.times or rule.triggered
+                        continue
                     rule.triggered += 1
                     return rule
         return None
@@ -263,7 +285,8 @@ async def _drop(send: Send) -> None:
     raise ConnectionDropped("connection dropped by a fault rule")
 
 
-async def _error(rule: FaultRule, path: str, send: Send) -> None:
+def error_reply(rule: FaultRule, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of a rule's injected error (GCS-like XML on storage)."""
     status = rule.status or 500
     headers = []
     if rule.retry_after is not None:
@@ -277,6 +300,11 @@ async def _error(rule: FaultRule, path: str, send: Send) -> None:
         body = json.dumps(error.body()).encode()
         headers.append((b"content-type", b"application/json"))
     headers.append((b"content-length", str(len(body)).encode()))
+    return status, headers, body
+
+
+async def _error(rule: FaultRule, path: str, send: Send) -> None:
+    status, headers, body = error_reply(rule, path)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -27,6 +27,7 @@ from nexus_async.emulator.clock import Clock
 from nexus_async.emulator.config import EmulatorConfig
 from nexus_async.emulator.core import Emulator
 from nexus_async.emulator.faults import ConnectionDropped
+from nexus_async.emulator.storage.workers import StorageWorkers
 
 LOOPBACK = "127.0.0.1"
 
@@ -71,6 +72,28 @@ def uvicorn_config(app: Starlette) -> uvicorn.Config:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def start_storage_workers(emulator: Emulator, host: str = LOOPBACK) -> None:
+    """Start ``emulator.config.storage_workers`` storage workers on a free port of ``host``."""
+    count = emulator.config.storage_workers
+    if count <= 0 or emulator.storage_workers is not None:
+        return
+    sock = bind_socket(host, 0)
+    try:
+        emulator.storage_workers = StorageWorkers(emulator, sock, count)
+    finally:
+        sock.close()  # the workers hold their own copies
+
+
+async def sync_storage_forever(emulator: Emulator, period: float = 0.1) -> None:
+    """Apply storage workers' reports every ``period`` seconds, so that a session whose last
+    item arrived is closed to replays even if nobody reads it."""
+    if emulator.storage_workers is None:
+        return
+    while True:
+        await asyncio.sleep(period)
+        emulator.sync_storage()
 
 
 class SignalSafeServer(uvicorn.Server):
@@ -205,6 +228,7 @@ class EmulatorServer:
     def _start_thread(self) -> None:
         install_log_filter()
         self.emulator = Emulator(self.config, self._clock)
+        start_storage_workers(self.emulator)
         self._socket = bind_socket()
         port = self._socket.getsockname()[1]
         server = uvicorn.Server(uvicorn_config(create_app(emulator=self.emulator)))

@@ -18,6 +18,7 @@ from nexus_async.emulator.state.models import Project
 if TYPE_CHECKING:
     from nexus_async.emulator.core import Emulator
 
+INGEST_PREFIX = "/_storage/ingest/"
 Handler = Callable[[Request], Awaitable[Response]]
 QueryValue = str | list[str]
 
@@ -139,7 +140,11 @@ class Context:
         return self.state.project_for(request.headers.get("secret-key"), request.path_params["pid"])
 
     def signed_url(self, request: Request, target: SignedTarget) -> str:
-        """The absolute signed URL of a storage target on this emulator's origin."""
+        """The absolute signed URL of a storage target: item uploads on the storage workers'
+        origin when there are workers, everything else on this emulator's origin."""
+        workers = self.emulator.storage_workers
+        if workers is not None and target.path.startswith(INGEST_PREFIX):
+            return workers.origin + self.signer.sign(target)
         return origin(request) + self.signer.sign(target)
 
     def route(self, path: str, method: str, name: str, handler: Handler) -> Route:

@@ -95,10 +95,16 @@ class StateBase:
         self.blobs = blobs
         self.store = Store()
         self.rng = random.Random(config.seed)
+        self.session_closed_listeners: list[Callable[[str], None]] = []
 
     def now(self) -> int:
         """Current time in ms."""
         return self.clock.now_ms()
+
+    def on_session_closed(self, session_id: str) -> None:
+        """Tell the listeners (e.g. storage workers) that an upload session takes no more files."""
+        for listener in self.session_closed_listeners:
+            listener(session_id)
 
     def next_seq(self) -> int:
         """A strictly increasing sequence number (pagination position key)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from nexus_async.emulator.config import TimingConfig
@@ -42,6 +43,24 @@ def item_state(
 def finished_at(ready_at: int, timing: TimingConfig) -> int:
     """When an item that became ready at ``ready_at`` reaches its terminal state."""
     return ready_at + timing.queue_ms + timing.processing_ms
+
+
+def timeline_counts(arrivals: list[int], now: int, timing: TimingConfig) -> tuple[int, int, int]:
+    """(Queued, Running, Finished) of the items that became ready at the sorted ``arrivals``;
+    O(log n): the same answer as ``item_state`` on each of them."""
+    finished = bisect_right(arrivals, now - timing.queue_ms - timing.processing_ms)
+    started = bisect_right(arrivals, now - timing.queue_ms)
+    return len(arrivals) - started, started - finished, finished
+
+
+def latest_transition(arrivals: list[int], now: int, timing: TimingConfig) -> int | None:
+    """The latest moment <= ``now`` at which an item of ``arrivals`` changed state, if any."""
+    moments = []
+    for offset in (0, timing.queue_ms, timing.queue_ms + timing.processing_ms):
+        index = bisect_right(arrivals, now - offset)
+        if index:
+            moments.append(arrivals[index - 1] + offset)
+    return max(moments, default=None)
 
 
 def count_states(states: list[str]) -> dict[str, int]:

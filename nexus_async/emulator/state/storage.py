@@ -13,15 +13,16 @@ from nexus_async.emulator.state.seeding import SeedMixin
 class StorageSlot:
     """The object a storage PUT writes.
 
-    ``kind`` is ``ingest``, ``multipart``, ``imports`` or ``datasets``; ``blob_kind`` the blob
-    directory; ``expected_size`` the declared size (None when unknown, e.g. multipart parts);
-    ``written`` whether the object exists already and ``write_once`` whether it may only be
-    written once (then a second write is a 412 even without ``x-goog-if-generation-match``).
+    ``kind`` is ``ingest``, ``multipart``, ``imports`` or ``datasets``; ``blob`` where the
+    object is stored (an ingested item always at the same place); ``expected_size`` the
+    declared size (None when unknown, e.g. multipart parts); ``written`` whether the object
+    exists already and ``write_once`` whether it may only be written once (then a second write
+    is a 412 even without ``x-goog-if-generation-match``).
     """
 
     kind: str
     segments: tuple[str, ...]
-    blob_kind: str
+    blob: Path
     expected_size: int | None
     written: bool
     write_once: bool = False
@@ -35,17 +36,24 @@ class StorageMixin(SeedMixin):
         key = tuple(segments)
         if segments[0] == "ingest" and len(segments) == 3:
             _, item = self.ingest_slot(segments[1], segments[2])
-            return StorageSlot("ingest", key, "assets", item.size, item.received_at is not None)
+            blob = self.blobs.ingest_path(segments[1], item.index)
+            return StorageSlot("ingest", key, blob, item.size, item.received_at is not None)
         if segments[0] == "multipart" and len(segments) == 3:
             upload, number = self.multipart_slot(segments[1], segments[2])
-            return StorageSlot("multipart", key, "parts", None, number in upload.parts)
+            return StorageSlot(
+                "multipart", key, self.blobs.new_path("parts"), None, number in upload.parts
+            )
         if segments[0] == "imports" and len(segments) == 3:
             _, file = self.import_slot(segments[1], segments[2])
-            return StorageSlot("imports", key, "imports", file.size, file.blob is not None)
+            return StorageSlot(
+                "imports", key, self.blobs.new_path("imports"), file.size, file.blob is not None
+            )
         if segments[0] == "datasets" and len(segments) == 2:
             dataset = self.dataset_slot(segments[1])
             written = dataset.uploaded_at is not None
-            return StorageSlot("datasets", key, "datasets", dataset.size_bytes, written, True)
+            return StorageSlot(
+                "datasets", key, self.blobs.new_path("datasets"), dataset.size_bytes, written, True
+            )
         raise StorageError(404, "NoSuchKey")
 
     def storage_commit(self, slot: StorageSlot, path: Path, size: int, crc: int) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from bisect import insort
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,7 @@ class UploadMixin(AnnotationMixin):
             f"/_storage/ingest/{session.id}/{item.index}",
             headers,
             self.now() + self.config.upload_url_ttl_ms,
+            {"x-nexus-size": str(item.size), "x-nexus-closes": str(session.expires_at)},
         )
 
     # -- session state ---------------------------------------------------------------
@@ -137,7 +139,7 @@ class UploadMixin(AnnotationMixin):
         return (
             session.cancelled_at is None
             and self.now() < session.expires_at
-            and any(item.received_at is None for item in session.items)
+            and session.received < len(session.items)
         )
 
     def cancel_upload_session(self, project: Project, session_id: str) -> str:
@@ -146,15 +148,18 @@ class UploadMixin(AnnotationMixin):
         if not self.session_is_open(session):
             raise conflict("Upload session is already finished or cancelled")
         session.cancelled_at = self.now()
+        self.on_session_closed(session.id)
         return session.id
 
     def open_upload_sessions(self) -> int:
         """How many upload sessions are still open."""
         return sum(1 for s in self.store.upload_sessions.values() if self.session_is_open(s))
 
-    def receive_item(self, session: UploadSession, item: UploadItem, blobs: list[Path]) -> None:
-        """An item's bytes arrived and were verified: ingest it as an asset."""
-        now = self.now()
+    def receive_item(
+        self, session: UploadSession, item: UploadItem, blobs: list[Path], at: int | None = None
+    ) -> None:
+        """An item's bytes arrived (at ``at``, default now) and were verified: ingest it."""
+        now = self.now() if at is None else at
         project = self.store.projects[session.project_id]
         asset = self.store_asset(
             project,
@@ -166,8 +171,24 @@ class UploadMixin(AnnotationMixin):
             visible_at=finished_at(now, self.config.timing),
             custom_metadata=item.custom_metadata,
         )
+        if item.received_at is not None:  # sent again while the session was open
+            session.arrivals.remove(item.received_at)
         item.received_at = now
         item.asset_id = asset.id
+        insort(session.arrivals, now)
+        if session.received == len(session.items):
+            self.on_session_closed(session.id)
+
+    def receive_ingest(self, session_id: str, index: int, at: int) -> None:
+        """A storage worker stored item ``index`` at ``at``: ingest it, unless the session is
+        unknown (reset meanwhile) or was cancelled before the item arrived."""
+        session = self.store.upload_sessions.get(session_id)
+        if session is None or not 0 <= index < len(session.items):
+            return
+        if session.cancelled_at is not None and at >= session.cancelled_at:
+            return
+        blob = self.blobs.ingest_path(session_id, index)
+        self.receive_item(session, session.items[index], [blob], at)
 
     def ingest_slot(self, session_id: str, index: str) -> tuple[UploadSession, UploadItem]:
         """The (session, item) a single-shot storage PUT writes to; 403 once the session is
