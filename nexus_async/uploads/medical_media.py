@@ -109,6 +109,7 @@ class Mp4Writer:
         self.width = width
         self.height = height
         self.frames = 0
+        self._encoded = 0  # bytes of encoded packets so far (the file lags behind, buffered)
         self._max_size = max_size
         self._time_base = Fraction(1, fps)
         self._container: av.container.OutputContainer | None = av.open(str(path), "w", format="mp4")
@@ -142,22 +143,24 @@ class Mp4Writer:
         )
         scaled.pts = self.frames
         scaled.time_base = self._time_base
-        self._container.mux(self._stream.encode(scaled))
+        self._mux(self._container, scaled)
         self.frames += 1
-        if self._written() > self._max_size:
+
+    def _mux(self, container: av.container.OutputContainer, frame: av.VideoFrame | None) -> None:
+        """Encode ``frame`` (None: flush) and mux its packets, counting their bytes."""
+        for packet in self._stream.encode(frame):
+            self._encoded += packet.size
+            container.mux(packet)
+        self._check_size(self._encoded)
+
+    def _check_size(self, size: int) -> None:
+        if size > self._max_size:
             raise FileTooLargeError(
-                f"{self.path.name} is over {self._max_size} bytes after {self.frames} frames, "
-                f"the limit of video assets",
+                f"{self.path.name} would be over {self._max_size} bytes, the limit of video "
+                f"assets (after {self.frames} frames)",
                 path=self.path.name,
                 limit=self._max_size,
             )
-
-    def _written(self) -> int:
-        """Bytes in the file so far (FFmpeg creates it when the first packets are written)."""
-        try:
-            return self.path.stat().st_size
-        except FileNotFoundError:
-            return 0
 
     def close(self) -> None:
         """Flush the encoder and finish the file (idempotent)."""
@@ -165,9 +168,10 @@ class Mp4Writer:
             return
         container, self._container = self._container, None
         try:
-            container.mux(self._stream.encode(None))
+            self._mux(container, None)
         finally:
             container.close()
+        self._check_size(self.path.stat().st_size)  # with the container's own boxes
 
     def __enter__(self) -> Mp4Writer:
         return self
