@@ -25,7 +25,7 @@ PACKAGE = "nexus_async"
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit tests with respx, and end-to-end tests on the emulator)."""
-    session.install("-e", ".[emulator,dev]")
+    session.install("-e", ".[emulator,medical,dev]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 
 
@@ -47,8 +47,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.install("-e", ".[emulator,dev]")
+    """mypy --strict on the package (with the medical extra, whose libraries it checks)."""
+    session.install("-e", ".[emulator,medical,dev]")
     session.run("mypy", PACKAGE)
 
 

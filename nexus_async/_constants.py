@@ -122,3 +122,21 @@ HASH_ON_LOOP_MAX_SIZE: Final = 1024 * 1024
 CUSTOM_METADATA_MAX_BYTES: Final = 4096
 # Error bodies from storage hosts are short XML; keep at most this much in an exception message.
 STORAGE_ERROR_BODY_CHARS: Final = 300
+
+# --- Medical conversions (the [medical] extra; nexus-api.md §14.1 "Medical files") -----------
+MEDICAL_EXTRA_INSTALL: Final = 'pip install "nexus-async[medical]"'
+# What the extra installs (import names); a medical path without one of them is refused.
+MEDICAL_EXTRA_MODULES: Final = ("numpy", "pydicom", "nibabel", "av")
+# Conversions of one upload session run one at a time in a worker thread, so at most one
+# volume (a NIfTI volume, or a multi-frame DICOM's frames) is in memory at a time.
+MEDICAL_CONVERSIONS_AT_ONCE: Final = 1
+# The official converters wrote 30 frames per second; a slice is one frame.
+MEDICAL_VIDEO_FPS: Final = 30
+# H.264 (in PyAV's wheels) plays in every browser; MPEG-4 part 2 only if a build lacks libx264.
+MEDICAL_VIDEO_CODECS: Final = ("libx264", "mpeg4")
+# x264 settings: "veryfast" encodes a 300-slice 512x512 axis in ~0.8 s on 2 cores; CRF 18 is
+# visually lossless for 8-bit grey. (MPEG-4 part 2 gets its codec's defaults.)
+MEDICAL_X264_OPTIONS: Final = (("preset", "veryfast"), ("crf", "18"))
+# A frame side is capped (aspect kept): pixdim in microns instead of mm would ask for videos
+# 1,000 times too large.
+MEDICAL_MAX_FRAME_SIDE: Final = 4096

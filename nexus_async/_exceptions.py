@@ -4,6 +4,7 @@
 
     NexusError
     ├── ConfigurationError            no secret key (nor mTLS) or a bad endpoint; no request made
+    ├── MissingExtraError             a feature's optional packages are not installed (ImportError)
     ├── InvalidInputError             bad arguments or files, caught locally before any request
     │   ├── UnsupportedFileError      extension / content not an accepted asset or annotation file
     │   ├── DuplicateFilenameError    two files with the same name in one session
@@ -70,6 +71,7 @@ __all__ = [
     "InternalServerError",
     "InvalidInputError",
     "InvalidMetadataError",
+    "MissingExtraError",
     "NexusError",
     "NotFoundError",
     "OperationCancelledError",
@@ -128,6 +130,23 @@ class FileTooLargeError(InvalidInputError):
         super().__init__(message)
         self.path = path
         self.limit = limit
+
+
+class MissingExtraError(NexusError, ImportError):
+    """An optional feature needs packages that are not installed; the message says how to
+    install them (e.g. ``pip install "nexus-async[medical]"`` for DICOM and NIfTI conversions).
+
+    Example::
+
+        try:
+            await session.add_path("scan.dcm")
+        except MissingExtraError as error:
+            print(error.extra)  # "medical"
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class InvalidMetadataError(InvalidInputError):

@@ -12,7 +12,8 @@ Conventions (the README states the first one to its readers):
 * ```text blocks are sample output, not code.
 
 The blocks run in a temporary directory holding ``images/`` (five small PNG files,
-``img0000.png``...) and ``boxes.csv`` (boxes for them), with ``NEXUS_SECRET_KEY``,
+``img0000.png``...), ``boxes.csv`` (boxes for them) and ``scans/`` (``xray.dcm``, a DICOM
+file, and ``brain.nii.gz``, a NIfTI volume), with ``NEXUS_SECRET_KEY``,
 ``DATATURE_API_BASE_URL`` and ``NEXUS_PROJECT_ID`` naming the emulator's default project.
 """
 
@@ -35,6 +36,7 @@ from nexus_async.cli import app
 from nexus_async.emulator import EmulatorConfig
 from nexus_async.testing import EmulatorServer
 from tests.media import write_image_tree
+from tests.medical import dicom_bytes, nifti_bytes
 from tests.processes import emulator_command
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -61,6 +63,9 @@ def workdir(
         (tmp_path / "boxes.csv").write_text(
             "filename,xmin,ymin,xmax,ymax,label\n" + "\n".join(rows)
         )
+        (tmp_path / "scans").mkdir()
+        (tmp_path / "scans" / "xray.dcm").write_bytes(dicom_bytes())
+        (tmp_path / "scans" / "brain.nii.gz").write_bytes(nifti_bytes(gz=True))
         monkeypatch.chdir(tmp_path)
         yield tmp_path, server
 

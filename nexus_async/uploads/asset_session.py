@@ -7,6 +7,11 @@ per client and project), files streamed to their signed URLs by a bounded pool o
 files over the multipart threshold sent in parts. In the foreground the block then waits until
 the server has ingested every file.
 
+DICOM and NIfTI files are converted locally to PNG/MP4 assets as the documentation describes
+(``uploads/medical.py`` says what becomes what; it needs the ``[medical]`` extra); a NIfTI
+volume is uploaded as it is with ``nifti_as_volume=True``. The converted files live in a
+temporary folder that leaving the block removes, whatever way it is left.
+
 A failure never passes silently (unlike the official SDK): a file that still fails after its
 retries stops the upload, the server sessions not yet complete are cancelled, and one
 :class:`~nexus_async.UploadError` lists every failed file with its cause. An exception or a
@@ -19,6 +24,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -31,23 +37,27 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
+    SNIFF_HEAD_SIZE,
 )
 from nexus_async._exceptions import (
     FailedFile,
     InvalidInputError,
+    UnsupportedFileError,
 )
 from nexus_async._transport import Transport
 from nexus_async.polling import PollSchedule
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
+from nexus_async.uploads.conversions import MedicalConverter, medical_stem, require_medical_extra
 from nexus_async.uploads.discovery import discover_asset_files
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
 from nexus_async.uploads.metadata import (
     FilenameRegistry,
     validate_custom_metadata,
+    validate_filename,
     validate_positive_ints,
 )
-from nexus_async.uploads.mime import file_extension
+from nexus_async.uploads.mime import DicomFileError, MedicalFormat, file_extension, medical_format
 from nexus_async.uploads.multipart import upload_multipart
 from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
 from nexus_async.uploads.server_sessions import (
@@ -103,14 +113,38 @@ def check_groups(groups: Sequence[str] | None) -> list[str]:
     return list(groups)
 
 
-def _check_orientation(orientation: str | None, filenames: Sequence[str]) -> None:
+def _check_orientation(
+    orientation: str | None, filenames: Sequence[str], *, as_volume: bool
+) -> tuple[str, ...]:
+    """The axes to make videos of (all three by default), once the options are checked."""
     if orientation is None:
-        return
+        return NIFTI_ORIENTATIONS
     if orientation not in NIFTI_ORIENTATIONS:
         raise InvalidInputError(f"nifti_orientation must be one of x, y, z; got {orientation!r}")
+    if as_volume:
+        raise InvalidInputError(
+            "nifti_orientation picks the axis video to make; with nifti_as_volume=True the "
+            "volume is uploaded as it is, so give one or the other"
+        )
     for name in filenames:
         if file_extension(name) not in (".nii", ".nii.gz"):
             raise InvalidInputError(f"nifti_orientation applies to NIfTI files only, not {name}")
+    return (orientation,)
+
+
+def _conversion(name: str, head: bytes | None, *, as_volume: bool) -> MedicalFormat | None:
+    """How a file is converted before upload (None: uploaded as it is)."""
+    kind = medical_format(name, head)
+    return None if kind is MedicalFormat.NIFTI and as_volume else kind
+
+
+def _converted_names(name: str, kind: MedicalFormat | None, axes: Sequence[str]) -> list[str]:
+    """The asset names a file gives, when known before converting it (DICOM: after)."""
+    if kind is None:
+        return [name]
+    if kind is MedicalFormat.NIFTI:
+        return [f"{medical_stem(name)}-{axis}.mp4" for axis in axes]
+    return []
 
 
 class UploadSession:
@@ -179,6 +213,7 @@ class UploadSession:
         self._failed: list[FailedFile] = []
         self._rgbd = False
         self._state = "new"
+        self._converter = MedicalConverter()
 
     def __repr__(self) -> str:
         return (
@@ -233,33 +268,62 @@ class UploadSession:
         file_path: str | os.PathLike[str],
         custom_metadata: dict[str, object] | None = None,
         nifti_orientation: str | None = None,
+        *,
+        nifti_as_volume: bool = False,
     ) -> None:
         """Add a file, or every supported asset file below a folder (recursively).
 
         Every file is checked before any is accepted: a missing path, an empty folder, an
         unsupported or disguised file, a file over its size limit, a name already in the
         session, or invalid ``custom_metadata`` raises a typed error and adds nothing.
-        ``nifti_orientation`` (``x``, ``y`` or ``z``) is checked and accepted for NIfTI files
-        only; the volumes are uploaded as they are (``application/x-nifti``), not converted to
-        per-axis videos locally as older official SDKs did.
+
+        Medical files are converted here, in a worker thread, one at a time (needs
+        ``pip install "nexus-async[medical]"``, else :class:`~nexus_async.MissingExtraError`):
+        a DICOM file (``.dcm``, or DICOM content) becomes ``{stem}.png`` (one frame) or
+        ``{stem}.mp4`` (several); a NIfTI volume (``.nii``, ``.nii.gz``) becomes
+        ``{stem}-x.mp4``, ``{stem}-y.mp4`` and ``{stem}-z.mp4``, or only the axis given as
+        ``nifti_orientation`` (``"x"``, ``"y"`` or ``"z"``). ``custom_metadata`` goes with each
+        asset made. ``nifti_as_volume=True`` uploads NIfTI volumes as they are, as one 3-D asset
+        each (``application/x-nifti``, ``application/x-nifti-gz``). A file that cannot be
+        converted (corrupt, truncated, 2-D, without pixel data) raises
+        :class:`~nexus_async.UnsupportedFileError` before anything is sent.
+
+        Example::
+
+            await session.add_path("scans/")                          # DICOM, NIfTI, images...
+            await session.add_path("brain.nii.gz", nifti_orientation="z")  # brain-z.mp4
+            await session.add_path("brain.nii.gz", nifti_as_volume=True)   # brain.nii.gz
         """
         self._require_open()
         validate_custom_metadata(custom_metadata)
         paths = await discover_asset_files(file_path, rgbd=self._rgbd)
         names = [path.name for path in paths]
-        _check_orientation(nifti_orientation, names)
-        self._check_new_names(names)
+        axes = _check_orientation(nifti_orientation, names, as_volume=nifti_as_volume)
+        kinds = [_conversion(name, None, as_volume=nifti_as_volume) for name in names]
+        if any(kinds):
+            await require_medical_extra()
+        self._check_new_names(
+            [
+                known
+                for name, kind in zip(names, kinds, strict=True)
+                for known in _converted_names(name, kind, axes)
+            ]
+        )
 
-        async def describe(path: os.PathLike[str]) -> LocalFile:
-            return await describe_asset_path(
-                path,
-                rgbd=self._rgbd,
-                custom_metadata=custom_metadata,
-                chunk_size=self.chunk_size,
-                hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
-            )
+        async def describe(item: tuple[Path, MedicalFormat | None]) -> list[LocalFile]:
+            path, kind = item
+            if kind is None:
+                try:
+                    return [await self._describe_path(path, custom_metadata)]
+                except DicomFileError:  # DICOM content under another name
+                    await require_medical_extra()
+                    kind = MedicalFormat.DICOM
+            return await self._convert(path, path.name, kind, axes, custom_metadata)
 
-        self._accept(await map_bounded(paths, describe, limit=DESCRIBE_CONCURRENCY))
+        described = await map_bounded(
+            list(zip(paths, kinds, strict=True)), describe, limit=DESCRIBE_CONCURRENCY
+        )
+        self._accept([file for files in described for file in files])
 
     async def add_bytes(
         self,
@@ -267,15 +331,66 @@ class UploadSession:
         filename: str,
         custom_metadata: dict[str, object] | None = None,
         nifti_orientation: str | None = None,
+        *,
+        nifti_as_volume: bool = False,
     ) -> None:
-        """Add in-memory file bytes; ``filename`` must carry the extension of its type."""
+        """Add in-memory file bytes; ``filename`` must carry the extension of its type.
+
+        DICOM and NIfTI bytes are converted as :meth:`add_path` converts files (the bytes are
+        written to the session's temporary folder first); the options mean the same.
+
+        Example::
+
+            await session.add_bytes(camera_jpeg, "cam1-0001.jpg", custom_metadata={"cam": 1})
+            await session.add_bytes(nifti_bytes, "nifti.nii")  # nifti-x/-y/-z.mp4
+        """
         self._require_open()
-        _check_orientation(nifti_orientation, [filename])
-        file = await describe_asset_bytes(
-            file_bytes, filename, rgbd=self._rgbd, custom_metadata=custom_metadata
+        axes = _check_orientation(nifti_orientation, [filename], as_volume=nifti_as_volume)
+        kind = _conversion(filename, file_bytes[:SNIFF_HEAD_SIZE], as_volume=nifti_as_volume)
+        if kind is None:
+            files = [
+                await describe_asset_bytes(
+                    file_bytes, filename, rgbd=self._rgbd, custom_metadata=custom_metadata
+                )
+            ]
+        else:
+            name = validate_filename(filename)
+            validate_custom_metadata(custom_metadata)
+            if not file_bytes:
+                raise UnsupportedFileError(f"Unsupported asset file {name}: it is empty", path=name)
+            await require_medical_extra()
+            self._check_new_names(_converted_names(name, kind, axes))
+            files = await self._convert(bytes(file_bytes), name, kind, axes, custom_metadata)
+        self._check_new_names([file.filename for file in files])
+        self._accept(files)
+
+    async def _describe_path(
+        self, path: os.PathLike[str], custom_metadata: dict[str, object] | None
+    ) -> LocalFile:
+        return await describe_asset_path(
+            path,
+            rgbd=self._rgbd,
+            custom_metadata=custom_metadata,
+            chunk_size=self.chunk_size,
+            hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
         )
-        self._check_new_names([file.filename])
-        self._accept([file])
+
+    async def _convert(
+        self,
+        source: Path | bytes,
+        filename: str,
+        kind: MedicalFormat,
+        axes: Sequence[str],
+        custom_metadata: dict[str, object] | None,
+    ) -> list[LocalFile]:
+        """Convert a medical file; describe each file made (checked like any asset file)."""
+        converted = await self._converter.convert(source, filename, kind, axes=axes)
+        return [
+            dataclasses.replace(
+                await self._describe_path(item.path, custom_metadata), frames=item.frames
+            )
+            for item in converted
+        ]
 
     # --- the context manager ---------------------------------------------------------------
 
@@ -293,14 +408,17 @@ class UploadSession:
         traceback: TracebackType | None,
     ) -> None:
         self._state = "closed"
-        if exc is not None:
-            return  # nothing was sent yet: the error propagates as it is
-        if not self._files:
-            raise InvalidInputError("Assets to upload is empty: add files before leaving")
-        async with rollback_on_failure(
-            self._cancel_open_sessions, describe="cancel the upload sessions"
-        ):
-            await self._upload_all()
+        try:
+            if exc is not None:
+                return  # nothing was sent yet: the error propagates as it is
+            if not self._files:
+                raise InvalidInputError("Assets to upload is empty: add files before leaving")
+            async with rollback_on_failure(
+                self._cancel_open_sessions, describe="cancel the upload sessions"
+            ):
+                await self._upload_all()
+        finally:
+            await self._converter.aclose()  # converted files are sent (or never will be)
         if not self.background:
             await self.wait_until_done()
 

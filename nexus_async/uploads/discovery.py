@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -27,14 +26,11 @@ from nexus_async._exceptions import InvalidInputError
 from nexus_async.uploads.mime import (
     ANNOTATION_SCAN_EXTENSIONS,
     ASSET_SCAN_EXTENSIONS,
-    DICOM_EXTENSIONS,
     RGBD_SCAN_EXTENSIONS,
     file_extension,
 )
 
 __all__ = ["discover_annotation_files", "discover_asset_files", "discover_files"]
-
-logger = logging.getLogger("nexus_async")
 
 _SKIPPED_FOLDERS = frozenset({"__MACOSX"})
 
@@ -43,10 +39,9 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path, accept: Callable[[str], bool]) -> tuple[list[Path], int]:
-    """Blocking: (files under ``root`` that ``accept`` takes, sorted; DICOM files skipped)."""
+def _walk(root: Path, accept: Callable[[str], bool]) -> list[Path]:
+    """Blocking: the files under ``root`` that ``accept`` takes, sorted."""
     accepted: list[tuple[str, ...]] = []
-    dicom_skipped = 0
     pending: list[tuple[str, ...]] = [()]
     while pending:
         relative = pending.pop()
@@ -67,10 +62,8 @@ def _walk(root: Path, accept: Callable[[str], bool]) -> tuple[list[Path], int]:
                     continue
                 elif accept(entry.name):
                     accepted.append(parts)
-                elif file_extension(entry.name) in DICOM_EXTENSIONS:
-                    dicom_skipped += 1
     accepted.sort()
-    return [root.joinpath(*parts) for parts in accepted], dicom_skipped
+    return [root.joinpath(*parts) for parts in accepted]
 
 
 def _resolve(path: str | os.PathLike[str]) -> Path:
@@ -80,30 +73,18 @@ def _resolve(path: str | os.PathLike[str]) -> Path:
     return resolved
 
 
-def _scan_sync(
-    path: str | os.PathLike[str], extensions: Collection[str], what: str, note_dicom: bool
-) -> tuple[list[Path], int]:
+def _scan_sync(path: str | os.PathLike[str], extensions: Collection[str], what: str) -> list[Path]:
     root = _resolve(path)
     if root.is_file():
-        return [root], 0
+        return [root]
     if not root.is_dir():
         raise InvalidInputError(f"Not a regular file or directory: '{root}'")
-    found, dicom_skipped = _walk(root, lambda name: file_extension(name) in extensions)
+    found = _walk(root, lambda name: file_extension(name) in extensions)
     if not found:
         raise InvalidInputError(
             f"No {what} files in folder '{root}' (looked for {', '.join(sorted(extensions))})"
-            + (_dicom_note(dicom_skipped) if note_dicom else "")
         )
-    return found, dicom_skipped
-
-
-def _dicom_note(count: int) -> str:
-    if not count:
-        return ""
-    return (
-        f"; {count} DICOM file(s) skipped: single .dcm files cannot be uploaded, "
-        "zip each series (.zip, application/x-dicom-3d-zip) instead"
-    )
+    return found
 
 
 async def discover_files(
@@ -119,15 +100,12 @@ async def discover_files(
 
         ndjson = await discover_files("batches/", extensions={".ndjson"})
     """
-    found, _ = await anyio.to_thread.run_sync(
-        _scan_sync, path, frozenset(extensions), "matching", False
-    )
-    return found
+    return await anyio.to_thread.run_sync(_scan_sync, path, frozenset(extensions), "matching")
 
 
 async def discover_asset_files(path: str | os.PathLike[str], *, rgbd: bool = False) -> list[Path]:
-    """The asset files ``path`` names: itself, or the image/video/NIfTI files below the folder
-    (only ``.zip`` archives in RGBD projects). ``.dcm`` files are skipped, with a warning.
+    """The asset files ``path`` names: itself, or the image, video, NIfTI and DICOM files below
+    the folder (only ``.zip`` archives in RGBD projects).
 
     Example::
 
@@ -135,13 +113,7 @@ async def discover_asset_files(path: str | os.PathLike[str], *, rgbd: bool = Fal
             ...
     """
     extensions = RGBD_SCAN_EXTENSIONS if rgbd else ASSET_SCAN_EXTENSIONS
-    found, dicom_skipped = await anyio.to_thread.run_sync(
-        _scan_sync, path, extensions, "asset", True
-    )
-    note = _dicom_note(dicom_skipped)
-    if note:
-        logger.warning("Scanning %s%s", path, note)
-    return found
+    return await anyio.to_thread.run_sync(_scan_sync, path, extensions, "asset")
 
 
 async def discover_annotation_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -152,7 +124,6 @@ async def discover_annotation_files(path: str | os.PathLike[str]) -> list[Path]:
 
         files = await discover_annotation_files("exports/coco")
     """
-    found, _ = await anyio.to_thread.run_sync(
-        _scan_sync, path, ANNOTATION_SCAN_EXTENSIONS, "annotation", False
+    return await anyio.to_thread.run_sync(
+        _scan_sync, path, ANNOTATION_SCAN_EXTENSIONS, "annotation"
     )
-    return found

@@ -55,7 +55,8 @@ class LocalFile:
 
     Exactly one of ``path`` and ``data`` is set. ``data`` is also set for a small file read
     from ``path`` when the caller asked to keep its bytes. ``mime``/``kind`` are None for
-    files that are not assets (annotation imports, NDJSON datasets).
+    files that are not assets (annotation imports, NDJSON datasets). ``frames`` is the frame
+    count of a video when known (videos made from medical files), else None.
     """
 
     filename: str
@@ -66,6 +67,7 @@ class LocalFile:
     path: Path | None = None
     data: bytes | None = dataclasses.field(default=None, repr=False)
     custom_metadata: CustomMetadata = dataclasses.field(default_factory=dict)
+    frames: int | None = None
 
     @property
     def is_multipart(self) -> bool:

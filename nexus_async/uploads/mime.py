@@ -17,11 +17,12 @@ Resolution of an asset's MIME type (:func:`detect_asset_mime`):
    * known extension, content clearly of **another kind or unsupported** (text, PDF, an MP4
      named ``.png``, a ZIP named ``.jpg``): refused as a disguised file.
 
-**DICOM** (``.dcm``; official SDK weakness 19 scans these then always rejects them): the wire has
-no MIME type for a single DICOM file (only ``application/x-dicom-3d-zip``, a zipped series).
-nexus_async is explicit about it: folder scans do not pick ``.dcm`` files up (and say how many
-they skipped), and a ``.dcm`` path, or DICOM content under any name, raises
-:class:`~nexus_async.UnsupportedFileError` telling the user to zip the series.
+**DICOM** (``.dcm``): the wire has no MIME type for a single DICOM file (only
+``application/x-dicom-3d-zip``, a zipped series). Folder scans pick ``.dcm`` files up, and
+:func:`medical_format` tells the upload session which files to convert locally (a DICOM file to
+a PNG or MP4 asset, a NIfTI volume to one MP4 per axis, see ``uploads/medical.py``). Where no
+conversion happens (:func:`detect_asset_mime`, the service uploader), a ``.dcm`` path or DICOM
+content under any name raises :class:`DicomFileError` telling the user what to do instead.
 
 Example::
 
@@ -59,10 +60,13 @@ __all__ = [
     "SUPPORTED_MIMES",
     "AssetKind",
     "AssetType",
+    "DicomFileError",
+    "MedicalFormat",
     "asset_mime_for_extension",
     "detect_asset_mime",
     "file_extension",
     "is_annotation_scan_file",
+    "medical_format",
     "sniff_mime",
 ]
 
@@ -147,17 +151,18 @@ _KIND_OF_MIME: Mapping[str, AssetKind] = {
     mime: kind for kind, mimes in SUPPORTED_MIMES.items() for mime in mimes
 }
 
-#: Folder scans of non-RGBD projects. ``.zip`` is not scanned (official behaviour) and ``.dcm``
-#: is not either (see the module docstring).
-ASSET_SCAN_EXTENSIONS = frozenset({*_IMAGE_MIMES, *_VIDEO_MIMES, *_NIFTI_MIMES})
+#: Folder scans of non-RGBD projects. ``.zip`` is not scanned (official behaviour); DICOM files
+#: are (they are converted, see the module docstring).
+ASSET_SCAN_EXTENSIONS = frozenset({*_IMAGE_MIMES, *_VIDEO_MIMES, *_NIFTI_MIMES, *DICOM_EXTENSIONS})
 #: Folder scans of RGBD projects pick up only ``.zip`` archives.
 RGBD_SCAN_EXTENSIONS = frozenset({".zip"})
 #: Folder scans of annotation imports (§14.3); explicit file paths accept any name.
 ANNOTATION_SCAN_EXTENSIONS = frozenset({".json", ".csv", ".xml", ".labels", ".txt", ".nii.gz"})
 
 _DICOM_ADVICE = (
-    "a single DICOM file cannot be uploaded as an asset: put the series' .dcm slices in a .zip "
-    f"archive (uploaded as {DICOM_3D_ZIP_MIME}) or convert it to NIfTI"
+    "a single DICOM file is not an asset type: an upload session's add_path/add_bytes converts "
+    "it to a PNG or MP4 asset (with nexus-async[medical]); or put the series' .dcm slices in a "
+    f".zip archive (uploaded as {DICOM_3D_ZIP_MIME})"
 )
 
 # Content formats that share a container: a file of one is a fine match for another's extension.
@@ -182,6 +187,18 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _NIFTI1_MAGICS = (b"n+1\0", b"ni1\0")
 _NIFTI2_HEADER_SIZE = 540
 _TEXT_CONTROL_OK = frozenset("\t\n\r\f\b\x1b")
+
+
+class DicomFileError(UnsupportedFileError):
+    """A DICOM file (by extension or content) where it cannot be converted; the message says
+    what to do instead."""
+
+
+class MedicalFormat(str, enum.Enum):
+    """The medical file formats an upload session converts to ordinary assets."""
+
+    DICOM = "dicom"
+    NIFTI = "nifti"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,6 +253,27 @@ def is_annotation_scan_file(filename: str | os.PathLike[str]) -> bool:
         is_annotation_scan_file("labels/COCO.JSON")  # True
     """
     return file_extension(filename) in ANNOTATION_SCAN_EXTENSIONS
+
+
+def medical_format(
+    filename: str | os.PathLike[str], head: bytes | None = None
+) -> MedicalFormat | None:
+    """The medical format of a file that an upload session converts, by extension (``.dcm``,
+    ``.dicom``, ``.nii``, ``.nii.gz``) or, given its first bytes, by DICOM content; else None.
+
+    NIfTI content under another name is not converted (it is uploaded as it is).
+
+    Example::
+
+        medical_format("brain.NII.GZ")    # MedicalFormat.NIFTI
+        medical_format("IM0001", head)    # MedicalFormat.DICOM when head[128:132] == b"DICM"
+    """
+    extension = file_extension(filename)
+    if extension in DICOM_EXTENSIONS or (head is not None and head[128:132] == b"DICM"):
+        return MedicalFormat.DICOM
+    if extension in _NIFTI_MIMES:
+        return MedicalFormat.NIFTI
+    return None
 
 
 def _sniff_nifti(head: bytes) -> bool:
@@ -331,7 +369,7 @@ def detect_asset_mime(
 
     See the module docstring for the rules. Raises :class:`~nexus_async.UnsupportedFileError`
     (naming the file) when the type is not one Nexus accepts, when the file is DICOM, or when
-    the content clearly contradicts the extension.
+    the content clearly contradicts the extension; :class:`DicomFileError` for DICOM files.
 
     Example::
 
@@ -341,11 +379,11 @@ def detect_asset_mime(
     name = os.fspath(filename)
     extension = file_extension(name)
     if extension in DICOM_EXTENSIONS:
-        raise UnsupportedFileError(f"{name}: {_DICOM_ADVICE}", path=name)
+        raise DicomFileError(f"{name}: {_DICOM_ADVICE}", path=name)
     declared = asset_mime_for_extension(extension, rgbd=rgbd)
     content = sniff_mime(head) if head else None
     if content == DICOM_MIME:
-        raise UnsupportedFileError(f"{name} is a DICOM file: {_DICOM_ADVICE}", path=name)
+        raise DicomFileError(f"{name} is a DICOM file: {_DICOM_ADVICE}", path=name)
 
     if declared is None:
         content_kind = _KIND_OF_MIME.get(content) if content else None

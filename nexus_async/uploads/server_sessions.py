@@ -65,7 +65,9 @@ def session_item(file: LocalFile, *, multipart: bool) -> dict[str, object]:
         "mime": file.mime,
     }
     if file.kind is AssetKind.VIDEO:
-        item["frames"] = 1  # reading the frame count needs a video decoder; 1 = unknown
+        # Known for videos made from medical files; reading it from other videos needs a
+        # decoder, so 1 (unknown) as the official SDK sends when it cannot read it.
+        item["frames"] = file.frames or 1
         item["encoder"] = VIDEO_ENCODER
     if file.custom_metadata:
         item["customMetadata"] = file.custom_metadata

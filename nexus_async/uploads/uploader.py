@@ -20,7 +20,10 @@ creations per 300 s per project without ever waiting for it:
 * leaving the block sends what is pending and waits for it.
 
 Every call runs the same local checks as ``add_bytes``/``add_path`` first: bad input raises at
-the call and nothing is queued.
+the call and nothing is queued. Medical files are not converted here: NIfTI volumes are uploaded
+as they are (``application/x-nifti[-gz]``, as ``nifti_as_volume=True`` does in an upload
+session), and a DICOM file raises :class:`~nexus_async.UnsupportedFileError` saying that an
+upload session converts it (or to zip the series).
 
 Example::
 

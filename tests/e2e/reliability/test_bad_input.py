@@ -11,7 +11,8 @@ outside its image): the server refuses them and no asset or annotation changes.
 Uploads (add_path/add_bytes):
   missing path, empty folder, folder without asset files, unsupported extension, text named
   .png (disguised), video bytes named .png, zero-byte file, a dangling symlink (unreadable),
-  a lone DICOM file, a file over its kind's size limit, duplicate names across folders and
+  a DICOM file without pixel data, a corrupt, truncated, 2-D or 4-D NIfTI file, nifti_orientation
+  with nifti_as_volume, a file over its kind's size limit, duplicate names across folders and
   across add_path/add_bytes, nested / list / non-string-key / oversize / NaN custom metadata,
   bad nifti_orientation, filenames with "/", "..", no extension or empty, bad session options.
 Files that change during the upload are refused at transfer time (see the last tests).
@@ -38,6 +39,7 @@ import nexus_async
 from nexus_async import Project
 from nexus_async.testing import EmulatorServer
 from tests.media import jpeg_bytes, png_bytes
+from tests.medical import dicom_bytes, nifti_bytes, volume
 
 MiB = 1024 * 1024
 PNG = png_bytes(4, 4)
@@ -160,11 +162,56 @@ CASES = [
         nexus_async.InvalidInputError,
         "gone.png",
     ),
+    # --- uploads: medical files (converted locally, so refused before anything is sent)
     Case(
-        "lone-dicom-file",
+        "dicom-header-only",
         lambda p, t: add_path(p, write(t / "scan.dcm", bytes(128) + b"DICM" + bytes(64))),
         nexus_async.UnsupportedFileError,
-        "scan.dcm",
+        r"scan\.dcm: .*(no pixel data|not a readable DICOM)",
+    ),
+    Case(
+        "dicom-without-pixel-data",
+        lambda p, t: add_bytes(p, dicom_bytes(pixels=False), "report.dcm"),
+        nexus_async.UnsupportedFileError,
+        r"report\.dcm: the DICOM file has no pixel data",
+    ),
+    Case(
+        "corrupt-nifti",
+        lambda p, t: add_path(p, write(t / "ct.nii", b"not a NIfTI volume " * 30)),
+        nexus_async.UnsupportedFileError,
+        r"ct\.nii: not a readable NIfTI",
+    ),
+    Case(
+        "truncated-nifti",
+        lambda p, t: add_bytes(p, nifti_bytes()[:500], "cut.nii"),
+        nexus_async.UnsupportedFileError,
+        r"cut\.nii: .*truncated",
+    ),
+    Case(
+        "truncated-nifti-gz",
+        lambda p, t: add_path(p, write(t / "cut.nii.gz", nifti_bytes(gz=True)[:300])),
+        nexus_async.UnsupportedFileError,
+        r"cut\.nii\.gz: .*truncated",
+    ),
+    Case(
+        "2d-nifti",
+        lambda p, t: add_bytes(p, nifti_bytes(volume((8, 8))), "flat.nii"),
+        nexus_async.UnsupportedFileError,
+        "2-D NIfTI",
+    ),
+    Case(
+        "4d-nifti",
+        lambda p, t: add_bytes(p, nifti_bytes(volume((4, 4, 4, 3)), (1.0,) * 4), "t.nii"),
+        nexus_async.UnsupportedFileError,
+        "4-D NIfTI",
+    ),
+    Case(
+        "orientation-with-native-volume",
+        lambda p, t: add_bytes(
+            p, nifti_bytes(), "v.nii", nifti_orientation="x", nifti_as_volume=True
+        ),
+        nexus_async.InvalidInputError,
+        "one or the other",
     ),
     Case(
         "image-over-256-mib",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import gzip
 import struct
 import types
+from collections.abc import Iterator
 
 import pytest
+import respx
 
 from nexus_async import _retry
 from nexus_async.uploads import rate_limit
+from tests.unit import payloads
+from tests.unit.conftest import BASE_URL
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17) + bytes(64)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(64)
@@ -70,3 +74,16 @@ def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(_retry, "_sleep", fake_sleep)
     monkeypatch.setattr(rate_limit, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     return slept
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """One router for both hosts (the API and storage), so patterns are full URLs."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def project_route(api: respx.MockRouter) -> respx.Route:
+    """The project's GET (an upload session's entry call)."""
+    return api.get(f"{BASE_URL}/projects/{payloads.PROJECT_ID}").respond(json=payloads.project())

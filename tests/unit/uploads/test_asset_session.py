@@ -4,7 +4,6 @@ multipart, batching and the client-wide creation limit."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -42,21 +41,9 @@ def session_response(items: list[dict[str, object]], session_id: str = "up_1") -
     }
 
 
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    """One router for both hosts (the API and storage), so patterns are full URLs."""
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 def echo_session(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     return httpx.Response(200, json=session_response(body["assets"]))
-
-
-@pytest.fixture
-def project_route(api: respx.MockRouter) -> respx.Route:
-    return api.get(P).respond(json=payloads.project())
 
 
 async def test_session_request_storage_transfers_and_foreground_wait(

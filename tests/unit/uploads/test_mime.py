@@ -10,10 +10,13 @@ from nexus_async.uploads.mime import (
     MIME_BY_EXTENSION,
     SUPPORTED_MIMES,
     AssetKind,
+    DicomFileError,
+    MedicalFormat,
     asset_mime_for_extension,
     detect_asset_mime,
     file_extension,
     is_annotation_scan_file,
+    medical_format,
     sniff_mime,
 )
 
@@ -73,7 +76,7 @@ def test_supported_lists_and_limits() -> None:
 
 
 def test_scan_sets() -> None:
-    assert ".dcm" not in ASSET_SCAN_EXTENSIONS
+    assert {".dcm", ".dicom"} <= ASSET_SCAN_EXTENSIONS  # converted by upload sessions
     assert ".zip" not in ASSET_SCAN_EXTENSIONS
     assert {".nii", ".nii.gz", ".png", ".webm"} <= ASSET_SCAN_EXTENSIONS
     assert {".json", ".csv", ".xml", ".labels", ".txt", ".nii.gz"} == ANNOTATION_SCAN_EXTENSIONS
@@ -201,7 +204,26 @@ def test_unsupported_files(name: str, head: bytes | None) -> None:
 
 @pytest.mark.parametrize(("name", "head"), [("ct.dcm", None), ("ct.DCM", dicom()), ("ct", dicom())])
 def test_dicom_is_refused_explicitly(name: str, head: bytes | None) -> None:
-    with pytest.raises(UnsupportedFileError, match=r"zip|\.zip") as info:
+    with pytest.raises(DicomFileError, match=r"add_path/add_bytes converts") as info:
         detect_asset_mime(name, head)
     assert name in str(info.value)
     assert "application/x-dicom-3d-zip" in str(info.value)
+    assert isinstance(info.value, UnsupportedFileError)
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "expected"),
+    [
+        ("ct.dcm", None, MedicalFormat.DICOM),
+        ("CT.DICOM", None, MedicalFormat.DICOM),
+        ("IM0001", dicom(), MedicalFormat.DICOM),
+        ("scan.png", dicom(), MedicalFormat.DICOM),
+        ("brain.NII.GZ", None, MedicalFormat.NIFTI),
+        ("brain.nii", nifti1(), MedicalFormat.NIFTI),
+        ("volume", nifti1(), None),  # NIfTI content under another name: uploaded as it is
+        ("a.png", PNG, None),
+        ("a.png", None, None),
+    ],
+)
+def test_medical_format(name: str, head: bytes | None, expected: MedicalFormat | None) -> None:
+    assert medical_format(name, head) is expected

@@ -11,6 +11,7 @@ import respx
 
 from nexus_async import InvalidInputError, Project
 from nexus_async.uploads.checksums import crc32c, crc32c_to_signed_int
+from nexus_async.uploads.mime import DicomFileError
 from tests.media import png_bytes
 from tests.unit import payloads
 from tests.unit.uploads.test_asset_session import STORAGE, P, echo_session
@@ -142,3 +143,13 @@ async def test_callers_of_a_failed_batch_do_not_share_one_exception_object(
     assert isinstance(first, Exception)
     assert str(first) == str(second)
     assert first.__cause__ is second.__cause__  # both chained to the batch's own error
+
+
+async def test_a_dicom_file_is_refused_with_what_to_do_instead(
+    api: respx.MockRouter, project: Project
+) -> None:
+    create = api.post(f"{P}/assetuploadsessions").respond(500)
+    async with project.assets.create_uploader() as uploader:
+        with pytest.raises(DicomFileError, match="upload session's add_path/add_bytes converts"):
+            await uploader.upload_bytes(bytes(128) + b"DICM" + bytes(64), "ct.dcm")
+    assert not create.called
