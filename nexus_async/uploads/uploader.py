@@ -62,7 +62,13 @@ from nexus_async._constants import (
     UPLOADER_MAX_PENDING,
     UPLOADER_PACE_MARGIN,
 )
-from nexus_async._exceptions import FailedFile, InvalidInputError, OperationFailedError, UploadError
+from nexus_async._exceptions import (
+    FailedFile,
+    InvalidInputError,
+    NexusError,
+    OperationFailedError,
+    UploadError,
+)
 from nexus_async._transport import Transport
 from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.operations import Operation
@@ -352,8 +358,10 @@ class AssetUploader:
             await self._send(entries)
         except Exception as error:  # the batch failed as a whole (e.g. its session creation)
             self._fail(entries, error)
-        except BaseException:
-            self._fail(entries, anyio.get_cancelled_exc_class()("the uploader was closed"))
+        except BaseException:  # the uploader is closing on an error: tell every caller
+            closed = NexusError("the uploader was closed before this file was stored")
+            for entry in entries:
+                entry.resolve(error=_file_failed(entry.file.filename, closed))
             raise
 
     async def _send(self, entries: list[_Entry]) -> None:

@@ -171,3 +171,22 @@ async def test_sustained_traffic_stays_inside_the_session_budget_without_waiting
     assert len(created) >= 5
     for i, start in enumerate(created):
         assert sum(1 for t in created[i:] if t < start + 3000) <= 3  # any 3 s window
+
+
+async def test_an_error_in_the_block_fails_waiting_callers_with_upload_error(
+    project: Project, server: EmulatorServer
+) -> None:
+    server.control.add_fault({"route": "storage", "latency_ms": 2000})
+    calls: list[asyncio.Future[UploadedAsset]] = []
+    with pytest.raises(KeyError):
+        async with project.assets.create_uploader(max_delay=0.1) as uploader:
+            calls.append(asyncio.ensure_future(uploader.upload_bytes(png_bytes(4, 4), "x.png")))
+            await asyncio.sleep(0.5)  # its batch is being sent
+            raise KeyError("the service failed")
+    (outcome,) = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(outcome, UploadError)
+    assert [f.filename for f in outcome.failed] == ["x.png"]
+    assert "closed before this file was stored" in str(outcome)
+    server.control.clear_faults()
+    await asyncio.sleep(0.3)
+    assert server.control.stats()["open_upload_sessions"] == 0
