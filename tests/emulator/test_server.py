@@ -128,3 +128,21 @@ def test_client_disconnect_mid_upload_stores_nothing(nexus_emulator: EmulatorSer
     assert nexus_emulator.control.stats()["assets_stored"] == 0  # half a body stores nothing
     stored = httpx.request(upload["method"], upload["url"], headers=upload["headers"], content=data)
     assert stored.status_code == 200
+
+
+def test_the_testing_helpers_import_without_pytest() -> None:
+    # `pip install "nexus-async[emulator]"` brings no pytest; the README imports EmulatorServer.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "import importlib.util, builtins\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'pytest' else real(n, *a)\n"
+        "from nexus_async.testing import EmulatorServer\n"
+        "print(EmulatorServer.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "EmulatorServer"
