@@ -1,13 +1,18 @@
 """The base of every model: camelCase on the wire, snake_case in Python, dict-style access too.
 
-Response models keep fields the SDK does not know (``extra="allow"``), so a newer server never
-breaks an older client. Request parameter models refuse unknown keys, so a typo is an error
-raised before anything is sent.
+Response models read the wire's camelCase names but serialise as they look in Python,
+snake_case, whatever the serialiser (``model_dump()``, ``model_dump(by_alias=True)``, a FastAPI
+``response_model``): a service that returns SDK models answers with the names its code uses.
+``to_dict(by_alias=True)`` gives the wire names back. They keep fields the SDK does not know
+(``extra="allow"``), so a newer server never breaks an older client. Request parameter models
+refuse unknown keys, so a typo is an error raised before anything is sent, and serialise to the
+wire's camelCase (``to_wire()``).
 
 Example::
 
     asset = Asset.model_validate({"id": "asset_1", "projectId": "proj_1", ...})
     asset.project_id == asset["project_id"] == asset["projectId"] == asset.get("project_id")
+    asset.model_dump()["project_id"]; asset.to_dict(by_alias=True)["projectId"]
 """
 
 from __future__ import annotations
@@ -16,14 +21,28 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from nexus_async._exceptions import InvalidInputError
 
-__all__ = ["NexusModel", "ParamsModel", "coerce_params"]
+__all__ = ["NexusModel", "ParamsModel", "coerce_params", "wire_name"]
 
 ParamsT = TypeVar("ParamsT", bound="ParamsModel")
+_WIRE = "nexus_async_wire_names"
+
+
+def wire_name(name: str) -> str:
+    """The wire's camelCase for a snake_case field name: ``part_count`` -> ``partCount``,
+    ``crc32c`` -> ``crc32c`` (only a letter after an underscore is capitalised)."""
+    first, *rest = name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 class NexusModel(BaseModel):
@@ -34,21 +53,34 @@ class NexusModel(BaseModel):
     """
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=AliasGenerator(validation_alias=wire_name),
         populate_by_name=True,
         extra="allow",
         protected_namespaces=(),
     )
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        context = info.context
+        if isinstance(context, dict) and context.get(_WIRE) and isinstance(data, dict):
+            names = {
+                name: _wire_alias(name, field) for name, field in type(self).model_fields.items()
+            }
+            return {names.get(key, key): value for key, value in data.items()}
+        return data
 
     def _attribute_name(self, key: str) -> str | None:
         fields = type(self).model_fields
         if key in fields:
             return key
         for name, info in fields.items():
-            if info.alias == key:
+            if _wire_alias(name, info) == key:
                 return name
         if self.model_extra and key in self.model_extra:
             return key
+        if isinstance(getattr(type(self), key, None), property):
+            return key  # a documented alias, e.g. Asset.project
         return None
 
     def __getitem__(self, key: str) -> Any:
@@ -72,8 +104,14 @@ class NexusModel(BaseModel):
             yield from self.model_extra
 
     def to_dict(self, *, by_alias: bool = False) -> dict[str, Any]:
-        """The model as plain JSON-compatible data (snake_case keys unless ``by_alias``)."""
-        return self.model_dump(mode="json", by_alias=by_alias, exclude_unset=False)
+        """The model as plain JSON-compatible data: snake_case keys, or the wire's names with
+        ``by_alias=True`` (keys of user data such as custom metadata are kept as they are)."""
+        return self.model_dump(mode="json", context={_WIRE: by_alias}, exclude_unset=False)
+
+
+def _wire_alias(name: str, field: pydantic.fields.FieldInfo) -> str:
+    alias = field.validation_alias
+    return alias if isinstance(alias, str) else name
 
 
 class ParamsModel(BaseModel):
@@ -83,7 +121,7 @@ class ParamsModel(BaseModel):
     """
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=wire_name,
         populate_by_name=True,
         extra="forbid",
         loc_by_alias=False,

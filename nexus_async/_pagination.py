@@ -37,6 +37,11 @@ class Page(NexusModel, Generic[ItemT]):
     prev_page: str | None = None
     data: list[ItemT] = Field(default_factory=list)
 
+    @property
+    def previous_page(self) -> str | None:
+        """``prev_page``, under the name the batch-dataset documentation prints."""
+        return self.prev_page
+
     def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
         return iter(self.data)
 

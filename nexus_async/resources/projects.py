@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from typing_extensions import Unpack
 
@@ -16,10 +16,12 @@ from nexus_async.resources.assets import Assets
 from nexus_async.resources.datasets import Batch, Datasets
 from nexus_async.resources.operations import Operations
 from nexus_async.resources.workflows import Workflows
-from nexus_async.types.projects import ProjectInfo, ProjectMetadata
+from nexus_async.types.projects import ProjectInfo, ProjectMetadata, ProjectStatistic
 from nexus_async.uploads.rate_limit import SessionCreationLimits
 
 __all__ = ["Project", "normalize_project_id"]
+
+T = TypeVar("T")
 
 
 def normalize_project_id(project_id: str) -> str:
@@ -30,16 +32,51 @@ def normalize_project_id(project_id: str) -> str:
     return PROJECT_ID_PREFIX + project_id
 
 
+class _FromInfo(Generic[T]):
+    """A project attribute read from the last :class:`ProjectInfo` fetched."""
+
+    def __set_name__(self, owner: type[Project], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, project: None, owner: type[Project]) -> _FromInfo[T]: ...
+
+    @overload
+    def __get__(self, project: Project, owner: type[Project]) -> T: ...
+
+    def __get__(self, project: Project | None, owner: type[Project]) -> T | _FromInfo[T]:
+        if project is None:
+            return self
+        if project.info is None:
+            raise AttributeError(
+                f"Project.{self.name} is read from the project's info: call "
+                "`await project.get_info()` first (client.list_projects() fills it in)"
+            )
+        value: T = getattr(project.info, self.name)
+        return value
+
+
 class Project:
     """A handle on one project; making one does no I/O.
 
     ``info`` holds the last :class:`ProjectInfo` fetched (by :meth:`get_info`, :meth:`update`
-    or ``client.list_projects()``), and ``project["name"]`` reads from it. Example::
+    or ``client.list_projects()``); ``project.name`` (and every other field of it) and
+    ``project["name"]`` read from it. Example::
 
         project = client.get_project("proj_b705a...")
         info = await project.get_info()
         page = await project.assets.list()
+        names = [p.name for p in await client.list_projects()]
     """
+
+    name: _FromInfo[str] = _FromInfo()
+    workspace_id: _FromInfo[str] = _FromInfo()
+    type: _FromInfo[str] = _FromInfo()
+    create_date: _FromInfo[int] = _FromInfo()
+    localization: _FromInfo[str] = _FromInfo()
+    tags: _FromInfo[list[str]] = _FromInfo()
+    groups: _FromInfo[list[str]] = _FromInfo()
+    statistic: _FromInfo[ProjectStatistic | None] = _FromInfo()
 
     def __init__(
         self,

@@ -71,6 +71,12 @@ class Asset(NexusModel):
     statistic: AssetAnnotationsStatistic | None = None
     transformation_urls: dict[str, str] | None = None
 
+    @property
+    def project(self) -> str:
+        """The project's id, under the name the official documentation prints
+        (``Asset(..., project='proj_...')``); the same as ``project_id``."""
+        return self.project_id
+
 
 class AssetGroupStatistic(NexusModel):
     """Asset counts of one group, by annotation status."""

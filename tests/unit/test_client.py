@@ -150,6 +150,16 @@ async def test_workspace_and_projects(api: respx.MockRouter, client: AsyncClient
     assert projects[1].info is not None
     assert projects[1]["name"] == "Dogs"
     assert repr(projects[1]) == "Project(id='proj_2', name='Dogs')"
+    dogs = projects[1]
+    assert (dogs.name, dogs.workspace_id, dogs.type) == (
+        "Dogs",
+        dogs.info.workspace_id,
+        "ObjectDetection",
+    )
+    assert dogs.create_date == dogs.info.create_date
+    assert dogs.statistic is None or dogs.statistic.total_assets is not None
+    with pytest.raises(AttributeError, match="get_info"):
+        _ = client.get_project("proj_3").name  # no info fetched yet
 
 
 def test_get_project_adds_the_prefix_and_does_no_io(client: AsyncClient) -> None:

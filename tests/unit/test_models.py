@@ -127,3 +127,54 @@ def test_to_dict_gives_plain_data() -> None:
     workflow = Workflow.model_validate(payloads.workflow())
     assert workflow.to_dict()["project_id"] == payloads.PROJECT_ID
     assert workflow.to_dict(by_alias=True)["projectId"] == payloads.PROJECT_ID
+
+
+def test_responses_serialise_snake_case_everywhere_and_wire_names_on_request() -> None:
+    raw = payloads.asset(
+        metadata={**payloads.asset()["metadata"], "customMetadata": {"capture_at": "x"}}
+    )
+    asset = Asset.model_validate(raw)
+    assert "project_id" in asset.model_dump()
+    assert "project_id" in asset.model_dump(by_alias=True)  # what FastAPI's response_model does
+    assert json.loads(asset.model_dump_json(by_alias=True))["metadata"]["file_size"] > 0
+    wire = asset.to_dict(by_alias=True)
+    assert wire["projectId"] == raw["projectId"]
+    assert wire["metadata"]["fileSize"] == raw["metadata"]["fileSize"]
+    assert wire["metadata"]["customMetadata"] == {"capture_at": "x"}  # user keys untouched
+    assert asset.to_dict()["metadata"]["custom_metadata"] == {"capture_at": "x"}
+
+
+def test_wire_names_keep_digits_as_the_wire_spells_them() -> None:
+    from nexus_async._models import wire_name
+    from nexus_async.types.uploads import UploadSessionAssetMetadata
+
+    assert wire_name("crc32c") == "crc32c"
+    assert wire_name("part_count") == "partCount"
+    metadata = UploadSessionAssetMetadata(filename="a.png", mime="image/png", size=1, crc32c=-5)
+    assert metadata.to_dict(by_alias=True)["crc32c"] == -5
+    assert metadata["crc32c"] == -5
+
+
+async def test_a_fastapi_endpoint_returns_sdk_models_in_snake_case() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    asset = Asset.model_validate(payloads.asset())
+
+    @app.get("/asset", response_model=Asset)
+    async def read() -> Asset:
+        return asset
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        body = (await http.get("/asset")).json()
+    assert body["project_id"] == asset.project_id
+    assert "projectId" not in body
+
+
+def test_documented_aliases_asset_project_and_page_previous_page() -> None:
+    asset = Asset.model_validate(payloads.asset())
+    assert asset.project == asset["project"] == asset.project_id
+    page = Page[Asset].model_validate({"nextPage": None, "prevPage": "c1", "data": []})
+    assert page.previous_page == page["previous_page"] == "c1"
