@@ -62,6 +62,10 @@ STORAGE_CONNECTIONS_PER_CLIENT: Final = 8
 # ~25 % less client CPU (benchmarks P2, 2,000 x 64 KiB at 32 in flight: 369 -> 563 files/s).
 ASSET_UPLOAD_CONNECTIONS_PER_CLIENT: Final = 4
 
+# --- Exports (nexus-api.md §9.1: every option is required on the wire) ------------------------
+EXPORT_SPLIT_RATIO: Final = 0.0  # no validation split unless asked: one file, every annotation
+EXPORT_SEED: Final = 1337  # the official CLI's shuffle seed
+
 # --- Pagination (nexus-api.md §2.11, §16 ruling 7) ---------------------------------------------
 DEFAULT_PAGE_LIMIT: Final = 100
 DATASET_PAGE_LIMIT: Final = 1000

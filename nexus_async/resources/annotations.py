@@ -152,8 +152,9 @@ class Annotations(ProjectResource):
         """Export every annotation of the project in ``format``; return the operation.
 
         ``export_metadata`` is ``{"format": ..., "options": {"split_ratio", "seed",
-        "normalized"}}`` (or an ``AnnotationExportMetadata``); it is checked before anything
-        is sent, and sent as given: unlike the official SDK no project pre-flight rewrites
+        "normalized"}}`` (or an ``AnnotationExportMetadata``); ``options`` and each option are
+        optional (split_ratio 0.0: no validation split; seed 1337; normalized True). It is
+        checked before anything is sent, and sent as given: unlike the official SDK no project pre-flight rewrites
         ``split_ratio``. In the foreground (default) the call waits until the export is
         ``Finished`` (``Errored`` raises OperationFailedError, and after ``wait_timeout`` seconds
         OperationTimeoutError; ``timeout``/``max_retries`` apply to the POST itself);

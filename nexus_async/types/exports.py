@@ -6,6 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
+from nexus_async._constants import EXPORT_SEED, EXPORT_SPLIT_RATIO
 from nexus_async._models import NexusModel, ParamsModel
 
 __all__ = [
@@ -55,18 +56,21 @@ class AnnotationExportFormat(str, Enum):
 
 
 class AnnotationExportOptions(ParamsModel):
-    """``split_ratio`` (share of assets in the validation split), ``seed``, ``normalized``."""
+    """``split_ratio`` (share of assets in the validation split; default 0.0, one split),
+    ``seed`` (of the split's shuffle; default 1337, the official CLI's), ``normalized``
+    (coordinates relative to the image size; default True). All three are always sent."""
 
-    split_ratio: float = Field(ge=0.0, le=1.0)
-    seed: int
+    split_ratio: float = Field(default=EXPORT_SPLIT_RATIO, ge=0.0, le=1.0)
+    seed: int = EXPORT_SEED
     normalized: bool = True
 
 
 class AnnotationExportMetadata(ParamsModel):
-    """An export request: ``{"format": "csv_fourcorner", "options": {...}}``."""
+    """An export request: ``{"format": "csv_fourcorner"}``, ``options`` optional
+    (``{"split_ratio": 0.2, "seed": 7, "normalized": False}``, each with its default)."""
 
     format: AnnotationExportFormat
-    options: AnnotationExportOptions
+    options: AnnotationExportOptions = Field(default_factory=AnnotationExportOptions)
 
 
 class ExportDownload(NexusModel):

@@ -323,6 +323,15 @@ CALLS = [
         response=payloads.operation("Queued"),
     ),
     Call(
+        "annotations.create_export with the documented option defaults",
+        lambda c, p: p.annotations.create_export({"format": "coco"}, background=True),
+        "POST",
+        f"{P}/annotationexports",
+        body={"format": "coco", "options": {"splitRatio": 0.0, "seed": 1337, "normalized": True}},
+        response=payloads.operation("Queued"),
+        check=lambda r: r.status.overview == "Queued",
+    ),
+    Call(
         "annotations.get_export",
         lambda c, p: p.annotations.get_export("op_1"),
         "GET",
