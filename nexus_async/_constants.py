@@ -81,8 +81,10 @@ POLL_MULTIPLIER: Final = 2.0
 # -> ~0.25 s; a 30 s operation takes ~62 GETs instead of 9). Other waits keep the 10 s cap.
 UPLOAD_POLL_FIRST_DELAY: Final = 0.1
 UPLOAD_POLL_MAX_DELAY: Final = 0.5
-# The official SDK waits up to 10 h; an async service wants a bound it can see.
-DEFAULT_OPERATION_TIMEOUT: Final = 36_000.0
+# The official SDK waits up to 10 h. Ingesting a 5,000-file session or exporting a large project
+# takes minutes, so one hour never cuts real work short and still ends a stuck wait the same
+# working day; pass timeout=None to wait without limit.
+DEFAULT_OPERATION_TIMEOUT: Final = 3_600.0
 
 # --- Uploads (nexus-api.md §6, §13, §14; measurements.md) ------------------------------------
 CHUNK_SIZE: Final = 1024 * 1024  # 1 MiB: lowest client CPU per GB measured with httpx

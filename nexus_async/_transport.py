@@ -9,6 +9,7 @@ access to the secret key.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import functools
 import json
@@ -37,6 +38,7 @@ from nexus_async._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     ForbiddenError,
     InternalServerError,
@@ -185,6 +187,33 @@ def _decode_success(response: httpx.Response) -> Any:
         ) from None
 
 
+class _LoopBinding:
+    """The asyncio event loop a client's connections belong to, checked at every call: a pooled
+    connection cannot move to another loop, and httpx would only say "Event loop is closed"."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def check(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not asyncio (trio through anyio): its nursery rules already bind clients
+        if self._loop is None or self._loop.is_closed():
+            if self._loop is not None:
+                raise ConfigurationError(
+                    "This AsyncClient was used in an event loop that has since closed (e.g. an "
+                    "earlier asyncio.run()); its connections cannot move to another loop. Make "
+                    "one client inside each asyncio.run(), or keep one loop for the process."
+                )
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ConfigurationError(
+                "This AsyncClient belongs to another running event loop; make one client per "
+                "event loop (threads with their own loops need their own clients)."
+            )
+
+
 async def _trace_sending(event: str, info: dict[str, Any]) -> None:
     if event.endswith("send_request_headers.started"):
         request_sent()
@@ -214,6 +243,7 @@ class Transport:
         if secret_key:
             self._headers[SECRET_KEY_HEADER] = secret_key
         self._owns_http = http_client is None
+        self._loop = _LoopBinding()
         self._http = http_client or build_http_client(
             max_connections=API_MAX_CONNECTIONS, timeout=timeout, cert=cert
         )
@@ -236,6 +266,7 @@ class Transport:
         derived.retry = retry or self.retry
         derived._headers = self._headers
         derived._owns_http = False
+        derived._loop = self._loop
         derived._http = self._http
         derived._cleanup_http = self._cleanup_http
         return derived
@@ -298,6 +329,7 @@ class Transport:
         request: every rollback is safe to repeat (a second cancel answers 409, a second
         delete 404, and the callers accept both).
         """
+        self._loop.check()
         url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
         policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)

@@ -167,3 +167,18 @@ def test_get_project_adds_the_prefix_and_does_no_io(client: AsyncClient) -> None
     assert client.get_project("proj_abc123").id == "proj_abc123"
     with pytest.raises(nexus_async.InvalidInputError):
         client.get_project("")
+
+
+def test_a_client_used_in_a_closed_event_loop_says_so() -> None:
+    import asyncio
+
+    with respx.mock(base_url=BASE_URL) as router:
+        router.get("/workspace").respond(json=payloads.workspace())
+        client = AsyncClient(SECRET, endpoint=BASE_URL)
+
+        async def call() -> str:
+            return (await client.get_info()).id
+
+        assert asyncio.run(call()).startswith("ws_")
+        with pytest.raises(nexus_async.ConfigurationError, match="one client inside each"):
+            asyncio.run(call())
