@@ -17,6 +17,7 @@ from nexus_async._constants import (
 )
 from nexus_async._exceptions import ConfigurationError
 from nexus_async._http import api_timeout
+from nexus_async._logging import configure_from_env
 from nexus_async._retry import RetryPolicy
 from nexus_async._transport import RequestOptions, Transport
 from nexus_async.resources.projects import Project
@@ -84,6 +85,7 @@ class AsyncClient:
         mtls_private_key_file_path: str | None = None,
         upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
     ) -> None:
+        configure_from_env()
         secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
         cert = _mtls_pair(mtls_certificate_file_path, mtls_private_key_file_path)
         if secret_key is None and cert is None:

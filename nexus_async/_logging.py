@@ -9,9 +9,13 @@ before any handler sees them. The filter touches nothing else.
 from __future__ import annotations
 
 import logging
+import os
 import re
 
-__all__ = ["install_signature_redaction", "redact_signatures"]
+__all__ = ["configure_from_env", "install_signature_redaction", "redact_signatures"]
+
+LOG_ENV = "NEXUS_LOG"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 _SIGNATURE_PARAMS = re.compile(
     r"(?i)\b(x-goog-signature|x-amz-signature|x-goog-credential|x-amz-credential"
@@ -41,3 +45,22 @@ def install_signature_redaction() -> None:
     logger = logging.getLogger("httpx")
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
+
+
+def configure_from_env() -> None:
+    """``NEXUS_LOG=debug|info|warning`` (as ``ANTHROPIC_LOG`` does): log the SDK's own records
+    at that level to stderr, without configuring anything else. Unset, nothing is touched and
+    the application's logging configuration decides. Idempotent.
+
+    Example: ``NEXUS_LOG=debug python service.py`` shows every request with its status and time.
+    """
+    level = _LEVELS.get(os.environ.get(LOG_ENV, "").strip().lower())
+    if level is None:
+        return
+    logger = logging.getLogger("nexus_async")
+    logger.setLevel(level)
+    if not any(getattr(h, "_nexus_log", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._nexus_log = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)

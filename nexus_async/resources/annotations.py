@@ -154,10 +154,10 @@ class Annotations(ProjectResource):
         ``export_metadata`` is ``{"format": ..., "options": {"split_ratio", "seed",
         "normalized"}}`` (or an ``AnnotationExportMetadata``); ``options`` and each option are
         optional (split_ratio 0.0: no validation split; seed 1337; normalized True). It is
-        checked before anything is sent, and sent as given: unlike the official SDK no project pre-flight rewrites
-        ``split_ratio``. In the foreground (default) the call waits until the export is
-        ``Finished`` (``Errored`` raises OperationFailedError, and after ``wait_timeout`` seconds
-        OperationTimeoutError; ``timeout``/``max_retries`` apply to the POST itself);
+        checked before anything is sent, and sent as given: unlike the official SDK no
+        project pre-flight rewrites ``split_ratio``. In the foreground (default) the call waits
+        until the export is ``Finished`` (``Errored`` raises OperationFailedError, and after
+        ``wait_timeout`` seconds OperationTimeoutError; ``timeout``/``max_retries`` apply to the POST itself);
         with ``background=True`` it returns the operation as created.
 
         Example::

@@ -182,3 +182,26 @@ def test_a_client_used_in_a_closed_event_loop_says_so() -> None:
         assert asyncio.run(call()).startswith("ws_")
         with pytest.raises(nexus_async.ConfigurationError, match="one client inside each"):
             asyncio.run(call())
+
+
+def test_nexus_log_turns_on_the_sdks_own_log_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    logger = logging.getLogger("nexus_async")
+    level, handlers = logger.level, list(logger.handlers)
+    root_handlers = list(logging.getLogger().handlers)
+    try:
+        monkeypatch.setenv("NEXUS_LOG", "debug")
+        AsyncClient(SECRET, endpoint=BASE_URL)
+        AsyncClient(SECRET, endpoint=BASE_URL)  # idempotent: one handler
+        assert logger.level == logging.DEBUG
+        added = [h for h in logger.handlers if h not in handlers]
+        assert len(added) == 1
+        logger.debug("a record")
+        assert "DEBUG nexus_async: a record" in capsys.readouterr().err
+        assert logging.getLogger().handlers == root_handlers  # nothing else configured
+    finally:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
