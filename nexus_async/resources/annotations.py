@@ -157,8 +157,8 @@ class Annotations(ProjectResource):
         checked before anything is sent, and sent as given: unlike the official SDK no
         project pre-flight rewrites ``split_ratio``. In the foreground (default) the call waits
         until the export is ``Finished`` (``Errored`` raises OperationFailedError, and after
-        ``wait_timeout`` seconds OperationTimeoutError; ``timeout``/``max_retries`` apply to the POST itself);
-        with ``background=True`` it returns the operation as created.
+        ``wait_timeout`` seconds OperationTimeoutError; ``timeout``/``max_retries`` apply to
+        the POST itself); with ``background=True`` it returns the operation as created.
 
         Example::
 
