@@ -12,10 +12,15 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 
-from nexus_async.emulator import EmulatorConfig, EmulatorControl, EmulatorServer
+from nexus_async.emulator import (
+    AsyncEmulatorControl,
+    EmulatorConfig,
+    EmulatorControl,
+    EmulatorServer,
+)
 
 # The fixture ``nexus_emulator`` is defined below only when pytest is installed.
-__all__ = ["EmulatorConfig", "EmulatorControl", "EmulatorServer"]
+__all__ = ["AsyncEmulatorControl", "EmulatorConfig", "EmulatorControl", "EmulatorServer"]
 
 
 def _emulator() -> Iterator[EmulatorServer]:

@@ -15,9 +15,10 @@ from nexus_async.emulator.clock import Clock, ManualClock, SystemClock
 from nexus_async.emulator.config import EmulatorConfig, RateLimitConfig, TimingConfig
 from nexus_async.emulator.core import Emulator
 from nexus_async.emulator.faults import ConnectionDropped
-from nexus_async.emulator.server import EmulatorControl, EmulatorServer
+from nexus_async.emulator.server import AsyncEmulatorControl, EmulatorControl, EmulatorServer
 
 __all__ = [
+    "AsyncEmulatorControl",
     "Clock",
     "ConnectionDropped",
     "Emulator",

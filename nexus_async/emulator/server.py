@@ -174,6 +174,41 @@ class EmulatorControl:
         self._client.close()
 
 
+class AsyncEmulatorControl:
+    """The control plane for async code: the calls of :class:`EmulatorControl`, awaited. Each
+    runs in a worker thread, so the event loop never waits on the emulator. Example::
+
+        await server.async_control.add_fault({"route": "storage", "status": 503})
+    """
+
+    def __init__(self, control: EmulatorControl) -> None:
+        self._control = control
+
+    async def reset(self) -> dict[str, Any]:
+        """Forget everything and re-create the default project; returns its ids."""
+        return await asyncio.to_thread(self._control.reset)
+
+    async def seed(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create resources from a seed document; returns the created ids."""
+        return await asyncio.to_thread(self._control.seed, spec)
+
+    async def add_fault(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Add a fault rule; returns it with its id."""
+        return await asyncio.to_thread(self._control.add_fault, rule)
+
+    async def set_timing(self, queue_ms: int, processing_ms: int) -> dict[str, int]:
+        """Change the lifecycle delays of the running emulator."""
+        return await asyncio.to_thread(self._control.set_timing, queue_ms, processing_ms)
+
+    async def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        await asyncio.to_thread(self._control.clear_faults)
+
+    async def stats(self) -> dict[str, Any]:
+        """The emulator's counters."""
+        return await asyncio.to_thread(self._control.stats)
+
+
 class EmulatorServer:
     """Run the emulator on ``127.0.0.1`` with a free port; use as a (async) context manager.
 
@@ -213,6 +248,11 @@ class EmulatorServer:
         if self._control is None:
             raise RuntimeError("the emulator server is not running")
         return self._control
+
+    @property
+    def async_control(self) -> AsyncEmulatorControl:
+        """The control plane for async code (see :class:`AsyncEmulatorControl`)."""
+        return AsyncEmulatorControl(self.control)
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -146,3 +146,29 @@ def test_the_testing_helpers_import_without_pytest() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "EmulatorServer"
+
+
+async def test_the_async_control_plane_does_not_block_the_event_loop() -> None:
+    import asyncio
+
+    from nexus_async.testing import EmulatorServer
+
+    async with EmulatorServer() as server:
+        control = server.async_control
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.ensure_future(tick())
+        rule = await control.add_fault({"route": "storage", "status": 503})
+        stats = await control.stats()
+        await control.clear_faults()
+        ticker.cancel()
+        assert rule["id"] >= 1
+        assert stats["faults"]["rules"][0]["status"] == 503
+        assert (await control.stats())["faults"]["rules"] == []
+        assert ticks > 0  # the loop ran while the control calls were in flight
