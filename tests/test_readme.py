@@ -128,3 +128,21 @@ def test_bash_blocks(workdir: tuple[Path, EmulatorServer]) -> None:
 def run_emulator(args: list[str]) -> None:
     with emulator_command("nexus_async.cli", *args):
         pass
+
+
+def test_the_python_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+    """A typed user copying the README gets no type errors (the blocks, as one script)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    body = textwrap.indent("\n".join(blocks("python")), "    ")
+    script = tmp_path / "readme_examples.py"
+    script.write_text(f"async def readme_examples() -> None:\n{body}\n    pass\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

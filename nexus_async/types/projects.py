@@ -30,7 +30,8 @@ class ProjectInfo(NexusModel):
     localization: str
     tags: list[str]
     groups: list[str]
-    statistic: ProjectStatistic | None = None
+    statistic: ProjectStatistic = Field(default_factory=ProjectStatistic)
+    """Counts of assets and annotations (each None when the API did not send it)."""
 
 
 class ProjectMetadata(ParamsModel):
