@@ -76,7 +76,7 @@ class Project:
     localization: _FromInfo[str] = _FromInfo()
     tags: _FromInfo[list[str]] = _FromInfo()
     groups: _FromInfo[list[str]] = _FromInfo()
-    statistic: _FromInfo[ProjectStatistic | None] = _FromInfo()
+    statistic: _FromInfo[ProjectStatistic] = _FromInfo()
 
     def __init__(
         self,
