@@ -67,7 +67,7 @@ from nexus_async.uploads.server_sessions import (
     upload_poll_schedule,
 )
 from nexus_async.uploads.storage import StorageClient
-from nexus_async.uploads.transfers import failures_as_upload_error, transfer_each
+from nexus_async.uploads.transfers import failures_as_upload_error, notify, transfer_each
 
 if TYPE_CHECKING:
     from nexus_async.resources.operations import Operations
@@ -188,6 +188,10 @@ class UploadSession:
         )
         if batch_size > MAX_ASSETS_PER_SESSION:
             raise InvalidInputError(f"batch_size is at most {MAX_ASSETS_PER_SESSION}")
+        if progress is not None and not callable(progress):
+            raise InvalidInputError(
+                f"progress must be a callable taking an UploadProgress, got {progress!r}"
+            )
         self.groups = check_groups(groups)
         self.background = background
         self.max_concurrency = max_concurrency
@@ -428,14 +432,12 @@ class UploadSession:
         self.progress.files_done += files
         self.progress.files_skipped += skipped
         self.progress.bytes_done += size
-        if self._on_progress is not None:
-            self._on_progress(self.progress)
+        notify(self._on_progress, self.progress)
 
     def _report_wait(self, seconds: float | None) -> None:
         if self.progress.rate_limit_wait != seconds:
             self.progress.rate_limit_wait = seconds
-            if self._on_progress is not None:
-                self._on_progress(self.progress)
+            notify(self._on_progress, self.progress)
 
     async def _without_existing(self, files: list[LocalFile]) -> list[LocalFile]:
         sizes = {
@@ -452,8 +454,6 @@ class UploadSession:
     async def _upload_all(self) -> None:
         self.progress.files_total = len(self._files)
         self.progress.bytes_total = sum(f.size for f in self._files)
-        files = await self._without_existing(self._files) if self.skip_existing else self._files
-        batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
         storage = StorageClient(
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
@@ -464,6 +464,10 @@ class UploadSession:
             "{count} file(s) failed to upload; the upload was stopped and its unfinished "
             "server sessions cancelled",
         ):
+            files = await self._without_existing(self._files) if self.skip_existing else self._files
+            batches = [
+                files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)
+            ]
             async with storage:
                 await for_each_bounded(
                     batches,
