@@ -47,6 +47,7 @@ from nexus_async._exceptions import (
 )
 from nexus_async._http import api_timeout, build_http_client, pool_timeout_error
 from nexus_async._retry import RetryPolicy
+from nexus_async._validation import check_request_timeout, check_retries
 from nexus_async._version import __version__
 
 __all__ = ["RequestOptions", "Transport", "api_path", "encode_query", "user_agent"]
@@ -299,6 +300,8 @@ class Transport:
         request: every rollback is safe to repeat (a second cancel answers 409, a second
         delete 404, and the callers accept both).
         """
+        check_request_timeout(timeout)
+        check_retries(max_retries)
         url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
         policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)

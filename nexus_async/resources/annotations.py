@@ -28,6 +28,7 @@ from nexus_async._exceptions import (
 from nexus_async._models import coerce_params
 from nexus_async._pagination import Page, Pagination, iterate_pages, resolve_pagination
 from nexus_async._transport import RequestOptions, Transport
+from nexus_async._validation import check_path
 from nexus_async.polling import PollSchedule
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.resources.operations import Operations
@@ -207,7 +208,7 @@ class Annotations(ProjectResource):
             local.download_path, local.file_names  # "exports/", ["<key>/train.csv", ...]
         """
         require_id(op_id, "op_id")
-        target = await anyio.Path(path).expanduser()
+        target = await anyio.Path(check_path("path", path)).expanduser()
         if await target.is_file():
             raise InvalidInputError(f"'{path}' is a file; give the folder to extract into")
         export = await self.get_export(op_id)

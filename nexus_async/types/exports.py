@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from nexus_async._models import NexusModel, ParamsModel
 
@@ -57,9 +57,9 @@ class AnnotationExportFormat(str, Enum):
 class AnnotationExportOptions(ParamsModel):
     """``split_ratio`` (share of assets in the validation split), ``seed``, ``normalized``."""
 
-    split_ratio: float = Field(ge=0.0, le=1.0)
-    seed: int
-    normalized: bool = True
+    split_ratio: StrictFloat = Field(ge=0.0, le=1.0)
+    seed: StrictInt
+    normalized: StrictBool = True
 
 
 class AnnotationExportMetadata(ParamsModel):
