@@ -188,9 +188,7 @@ def require_str(body: dict[str, Any], key: str, *, allow_empty: bool = False) ->
     return value
 
 
-def require_filename(
-    body: dict[str, Any], key: str = "filename", *, base_name: bool = True
-) -> str:
+def require_filename(body: dict[str, Any], key: str = "filename", *, base_name: bool = True) -> str:
     """``body[key]`` as a file name without control characters (NUL, newline, ...), which no
     file system or log line handles well, and (``base_name``) without a directory part (no
     ``/``, ``\\``, ``.`` or ``..``); else 400."""
