@@ -59,6 +59,7 @@ from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workflows import Workflow
 from nexus_async.types.workspace import Workspace
 from nexus_async.uploads.asset_session import UploadProgress
+from nexus_async.uploads.export_download import ArchiveLimits
 from nexus_async.uploads.uploader import AssetUploader, UploadedAsset
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "AnnotationImportError",
     "ApiTypes",
     "ArchiveError",
+    "ArchiveLimits",
     "Asset",
     "AssetGroup",
     "AssetUploader",

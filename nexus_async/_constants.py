@@ -89,6 +89,9 @@ DEFAULT_OPERATION_TIMEOUT: Final = 3_600.0
 # --- Uploads (nexus-api.md §6, §13, §14; measurements.md) ------------------------------------
 CHUNK_SIZE: Final = 1024 * 1024  # 1 MiB: lowest client CPU per GB measured with httpx
 SMALL_FILE_SIZE: Final = 4 * 1024 * 1024  # up to this, one thread hop reads and hashes the file
+# A file name is at most 255 bytes in UTF-8: the limit of ext4, APFS, NTFS (255 UTF-16 units)
+# and of object-store keys' last segment in practice; a longer name cannot be downloaded back.
+MAX_FILENAME_BYTES: Final = 255
 MULTIPART_THRESHOLD: Final = 1024 * 1024 * 1024  # files strictly larger go multipart
 MAX_ASSETS_PER_SESSION: Final = 5000
 SESSION_CREATIONS_PER_WINDOW: Final = 15

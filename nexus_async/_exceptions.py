@@ -49,6 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from nexus_async._constants import SECRET_KEY_HEADER
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -86,6 +88,29 @@ __all__ = [
     "UnsupportedFileError",
     "UploadError",
 ]
+
+REDACTED = "[REDACTED]"
+"""What a secret header value reads as in a request kept by an exception."""
+
+
+def redact_request(request: httpx.Request | None) -> httpx.Request | None:
+    """A copy of ``request`` whose ``Secret-Key`` header (any spelling) reads ``[REDACTED]``.
+
+    Exceptions keep this copy, never the request that was sent: an error travels far (logs,
+    error trackers, ``repr`` of locals) and the key must not travel with it. A request without
+    the header is returned as it is; the body is kept so a failing call can still be inspected.
+    """
+    if request is None or SECRET_KEY_HEADER.lower() not in (k.lower() for k in request.headers):
+        return request
+    headers = [
+        (name, REDACTED if name.lower() == SECRET_KEY_HEADER.lower() else value)
+        for name, value in request.headers.multi_items()
+    ]
+    content = request.content if hasattr(request, "_content") else None
+    timeout = {"timeout": request.extensions["timeout"]} if "timeout" in request.extensions else {}
+    return httpx.Request(
+        request.method, request.url, headers=headers, content=content, extensions=timeout
+    )
 
 
 class NexusError(Exception):
@@ -158,7 +183,7 @@ class APIError(NexusError):
 
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
-        self.request = request
+        self.request = redact_request(request)
 
 
 class APIConnectionError(APIError):
@@ -221,6 +246,8 @@ class APIStatusError(APIError):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, request=response.request)
+        if self.request is not None:
+            response.request = self.request
         self.response = response
         self.status_code = response.status_code
         self.body = body
@@ -273,6 +300,8 @@ class APIResponseError(APIError):
 
     def __init__(self, message: str, *, response: httpx.Response | None = None) -> None:
         super().__init__(message, request=None if response is None else response.request)
+        if response is not None and self.request is not None:
+            response.request = self.request
         self.response = response
         self.status_code = None if response is None else response.status_code
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from nexus_async._constants import MAX_PAGE_LIMIT
 from nexus_async._models import NexusModel, ParamsModel, coerce_params
@@ -27,7 +27,7 @@ class Pagination(ParamsModel):
     """Which page to fetch: ``page`` is the cursor from ``next_page``/``prev_page``."""
 
     page: str | None = None
-    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_LIMIT)
+    limit: StrictInt | None = Field(default=None, ge=1, le=MAX_PAGE_LIMIT)
 
 
 class Page(NexusModel, Generic[ItemT]):

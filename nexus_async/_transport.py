@@ -33,6 +33,7 @@ from nexus_async._constants import (
 )
 from nexus_async._exceptions import (
     APIConnectionError,
+    APIError,
     APIResponseError,
     APIStatusError,
     APITimeoutError,
@@ -48,6 +49,7 @@ from nexus_async._exceptions import (
 )
 from nexus_async._http import api_timeout, build_http_client, pool_timeout_error
 from nexus_async._retry import RetryPolicy
+from nexus_async._validation import check_request_timeout, check_retries
 from nexus_async._version import __version__
 
 __all__ = ["RequestOptions", "Transport", "api_path", "encode_query", "user_agent"]
@@ -329,6 +331,8 @@ class Transport:
         request: every rollback is safe to repeat (a second cancel answers 409, a second
         delete 404, and the callers accept both).
         """
+        check_request_timeout(timeout)
+        check_retries(max_retries)
         self._loop.check()
         url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
@@ -360,27 +364,10 @@ class Transport:
         started = time.perf_counter()
         try:
             response = await http.send(request)
-        except httpx.PoolTimeout as exc:
-            size = API_MAX_CONNECTIONS if self._owns_http else None
-            raise pool_timeout_error(request, pool="api", max_connections=size) from exc
-        except httpx.TimeoutException as exc:
-            never_sent = isinstance(exc, httpx.ConnectTimeout)
-            raise APITimeoutError(
-                f"{method} {request.url.path} timed out ({type(exc).__name__})",
-                request=request,
-                may_have_reached_server=not never_sent,
-            ) from exc
-        except httpx.ConnectError as exc:
-            raise APIConnectionError(
-                f"Could not connect to {request.url.host}: {exc}",
-                request=request,
-                may_have_reached_server=False,
-            ) from exc
         except httpx.TransportError as exc:
-            raise APIConnectionError(
-                f"{method} {request.url.path} failed: {type(exc).__name__}: {exc}",
-                request=request,
-            ) from exc
+            error = self._transport_error(exc, request)
+            exc.request = error.request or exc.request  # the cause must not keep the key either
+            raise error from exc
         logger.debug(
             "%s %s -> %d (%.1f ms)",
             method,
@@ -391,6 +378,28 @@ class Transport:
         if not response.is_success:
             raise _status_error(response)
         return response
+
+    def _transport_error(self, exc: httpx.TransportError, request: httpx.Request) -> APIError:
+        """The SDK error for an httpx failure to get a response to ``request``."""
+        method = request.method
+        if isinstance(exc, httpx.PoolTimeout):
+            size = API_MAX_CONNECTIONS if self._owns_http else None
+            return pool_timeout_error(request, pool="api", max_connections=size)
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"{method} {request.url.path} timed out ({type(exc).__name__})",
+                request=request,
+                may_have_reached_server=not isinstance(exc, httpx.ConnectTimeout),
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return APIConnectionError(
+                f"Could not connect to {request.url.host}: {exc}",
+                request=request,
+                may_have_reached_server=False,
+            )
+        return APIConnectionError(
+            f"{method} {request.url.path} failed: {type(exc).__name__}: {exc}", request=request
+        )
 
     def _sending_extensions(self) -> dict[str, Any] | None:
         """In a shielded creation, report when the request starts to go out (a trace of our own

@@ -38,6 +38,7 @@ from nexus_async._exceptions import (
     OperationFailedError,
     OperationTimeoutError,
 )
+from nexus_async._validation import check_seconds
 
 __all__ = ["PollSchedule", "poll_until_done"]
 
@@ -76,6 +77,7 @@ async def poll_until_done(
     """Call ``fetch`` until ``state_of(result)`` is terminal, and return or raise as described
     in the module docstring. ``timeout`` (seconds, None for no limit) bounds the whole wait;
     ``on_poll`` sees every state fetched (for progress displays)."""
+    check_seconds("timeout", timeout)
     schedule = schedule or PollSchedule()
     terminal = {*succeeded, *failed, *cancelled}
 

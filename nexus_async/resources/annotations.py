@@ -28,6 +28,7 @@ from nexus_async._exceptions import (
 from nexus_async._models import coerce_params
 from nexus_async._pagination import Page, Pagination, iterate_pages, resolve_pagination
 from nexus_async._transport import RequestOptions, Transport
+from nexus_async._validation import check_path
 from nexus_async.polling import PollSchedule
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.resources.operations import Operations
@@ -41,7 +42,7 @@ from nexus_async.types.exports import (
 from nexus_async.types.imports import ImportSession as ImportSessionState
 from nexus_async.types.imports import ImportSessionLog
 from nexus_async.types.operations import Operation
-from nexus_async.uploads.export_download import download_and_extract
+from nexus_async.uploads.export_download import ArchiveLimits, download_and_extract
 from nexus_async.uploads.import_session import ImportSession
 
 __all__ = ["Annotations"]
@@ -193,14 +194,22 @@ class Annotations(ProjectResource):
         )
 
     async def download_exported_file(
-        self, op_id: str, path: str | os.PathLike[str] = "."
+        self,
+        op_id: str,
+        path: str | os.PathLike[str] = ".",
+        *,
+        limits: ArchiveLimits | None = None,
     ) -> LocalAnnotations:
         """Download a finished export and extract it into ``path`` (created if missing).
 
         The ZIP is streamed to disk, every entry is checked before any is extracted (absolute
-        paths, ``..``, symbolic links are refused with ArchiveError, as is a corrupt archive),
-        and a failure leaves no partial files. An export still ``Queued``/``Running`` raises
-        OperationNotFinishedError; an ``Errored`` one OperationFailedError.
+        paths, ``..``, symbolic links, duplicates and file/folder clashes are refused with
+        ArchiveError, as is a corrupt archive), the download and the archive are bounded by
+        ``limits`` (:class:`~nexus_async.ArchiveLimits`: bytes downloaded, entries, total
+        uncompressed size, compression ratio, name length; ArchiveError names the limit
+        exceeded), and a failure leaves no partial files. An export still
+        ``Queued``/``Running`` raises OperationNotFinishedError; an ``Errored`` one
+        OperationFailedError.
 
         Example::
 
@@ -208,7 +217,9 @@ class Annotations(ProjectResource):
             local.download_path, local.file_names  # "exports/", ["<key>/train.csv", ...]
         """
         require_id(op_id, "op_id")
-        target = await anyio.Path(path).expanduser()
+        if limits is not None and not isinstance(limits, ArchiveLimits):
+            raise InvalidInputError(f"limits must be an ArchiveLimits, got {limits!r}")
+        target = await anyio.Path(check_path("path", path)).expanduser()
         if await target.is_file():
             raise InvalidInputError(f"'{path}' is a file; give the folder to extract into")
         export = await self.get_export(op_id)
@@ -233,7 +244,7 @@ class Annotations(ProjectResource):
             )
         if export.download is None or export.download.method.upper() != "GET":
             raise APIResponseError(f"Export {op_id} is Finished but has no GET download link")
-        return await download_and_extract(export.download.url, path)
+        return await download_and_extract(export.download.url, path, limits=limits)
 
     # --- import sessions (nexus-api.md §10) --------------------------------------------------
 

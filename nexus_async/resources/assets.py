@@ -130,7 +130,7 @@ class Assets(ProjectResource):
         self, groups: Sequence[str] | None = None, **options: Unpack[RequestOptions]
     ) -> builtins.list[AssetGroup]:
         """Asset counts per group, for ``groups`` or for every group."""
-        names = None if groups is None else [require_id(group, "group") for group in groups]
+        names = None if groups is None else check_groups(groups)
         return await self._transport.request(
             "GET",
             self._path("assetgroups"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictFloat, StrictInt, field_validator
 
 from nexus_async._models import NexusModel, ParamsModel
 
@@ -61,14 +61,14 @@ class AnnotationMetadata(ParamsModel):
     asset_id: str = Field(min_length=1)
     tag: str = Field(min_length=1)
     bound_type: BoundType
-    bound: list[list[float]]
-    frame: int | None = Field(default=None, ge=0)
+    bound: list[list[StrictFloat]]
+    frame: StrictInt | None = Field(default=None, ge=0)
     aggregation: dict[str, Any] | None = None
     attributes: list[dict[str, Any]] | None = None
 
     @field_validator("bound")
     @classmethod
-    def _points(cls, bound: list[list[float]]) -> list[list[float]]:
+    def _points(cls, bound: list[list[StrictFloat]]) -> list[list[StrictFloat]]:
         for point in bound:
             if len(point) not in (2, 3):
                 raise ValueError(f"each point is [x, y] or [x, y, visibility], got {point}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from nexus_async._constants import EXPORT_SEED, EXPORT_SPLIT_RATIO
 from nexus_async._models import NexusModel, ParamsModel
@@ -60,9 +60,9 @@ class AnnotationExportOptions(ParamsModel):
     ``seed`` (of the split's shuffle; default 1337, the official CLI's), ``normalized``
     (coordinates relative to the image size; default True). All three are always sent."""
 
-    split_ratio: float = Field(default=EXPORT_SPLIT_RATIO, ge=0.0, le=1.0)
-    seed: int = EXPORT_SEED
-    normalized: bool = True
+    split_ratio: StrictFloat = Field(default=EXPORT_SPLIT_RATIO, ge=0.0, le=1.0)
+    seed: StrictInt = EXPORT_SEED
+    normalized: StrictBool = True
 
 
 class AnnotationExportMetadata(ParamsModel):

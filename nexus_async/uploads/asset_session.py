@@ -45,6 +45,7 @@ from nexus_async._exceptions import (
     UnsupportedFileError,
 )
 from nexus_async._transport import Transport
+from nexus_async._validation import check_bool, check_bytes, check_seconds
 from nexus_async.polling import PollSchedule
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
@@ -67,7 +68,7 @@ from nexus_async.uploads.server_sessions import (
     upload_poll_schedule,
 )
 from nexus_async.uploads.storage import StorageClient
-from nexus_async.uploads.transfers import failures_as_upload_error, transfer_each
+from nexus_async.uploads.transfers import failures_as_upload_error, notify, transfer_each
 
 if TYPE_CHECKING:
     from nexus_async.resources.operations import Operations
@@ -188,17 +189,21 @@ class UploadSession:
         )
         if batch_size > MAX_ASSETS_PER_SESSION:
             raise InvalidInputError(f"batch_size is at most {MAX_ASSETS_PER_SESSION}")
+        if progress is not None and not callable(progress):
+            raise InvalidInputError(
+                f"progress must be a callable taking an UploadProgress, got {progress!r}"
+            )
         self.groups = check_groups(groups)
-        self.background = background
+        self.background = check_bool("background", background)
         self.max_concurrency = max_concurrency
         self.chunk_size = chunk_size
         self.multipart_threshold = multipart_threshold
         self.part_concurrency = part_concurrency
         self.batch_size = batch_size
-        self.skip_existing = skip_existing
+        self.skip_existing = check_bool("skip_existing", skip_existing)
         self.progress = UploadProgress()
         self._on_progress = progress
-        self._timeout = timeout
+        self._timeout = check_seconds("timeout", timeout)
         self._poll_schedule = upload_poll_schedule(poll_schedule)
         self._transport = transport
         self._project_id = project_id
@@ -295,6 +300,7 @@ class UploadSession:
             await session.add_path("brain.nii.gz", nifti_as_volume=True)   # brain.nii.gz
         """
         self._require_open()
+        check_bool("nifti_as_volume", nifti_as_volume)
         validate_custom_metadata(custom_metadata)
         paths = await discover_asset_files(file_path, rgbd=self._rgbd)
         names = [path.name for path in paths]
@@ -345,6 +351,9 @@ class UploadSession:
             await session.add_bytes(nifti_bytes, "nifti.nii")  # nifti-x/-y/-z.mp4
         """
         self._require_open()
+        file_bytes = check_bytes("file_bytes", file_bytes)
+        validate_filename(filename)
+        check_bool("nifti_as_volume", nifti_as_volume)
         axes = _check_orientation(nifti_orientation, [filename], as_volume=nifti_as_volume)
         kind = _conversion(filename, file_bytes[:SNIFF_HEAD_SIZE], as_volume=nifti_as_volume)
         if kind is None:
@@ -360,7 +369,7 @@ class UploadSession:
                 raise UnsupportedFileError(f"Unsupported asset file {name}: it is empty", path=name)
             await require_medical_extra()
             self._check_new_names(_converted_names(name, kind, axes))
-            files = await self._convert(bytes(file_bytes), name, kind, axes, custom_metadata)
+            files = await self._convert(file_bytes, name, kind, axes, custom_metadata)
         self._check_new_names([file.filename for file in files])
         self._accept(files)
 
@@ -428,14 +437,12 @@ class UploadSession:
         self.progress.files_done += files
         self.progress.files_skipped += skipped
         self.progress.bytes_done += size
-        if self._on_progress is not None:
-            self._on_progress(self.progress)
+        notify(self._on_progress, self.progress)
 
     def _report_wait(self, seconds: float | None) -> None:
         if self.progress.rate_limit_wait != seconds:
             self.progress.rate_limit_wait = seconds
-            if self._on_progress is not None:
-                self._on_progress(self.progress)
+            notify(self._on_progress, self.progress)
 
     async def _without_existing(self, files: list[LocalFile]) -> list[LocalFile]:
         sizes = {
@@ -452,8 +459,6 @@ class UploadSession:
     async def _upload_all(self) -> None:
         self.progress.files_total = len(self._files)
         self.progress.bytes_total = sum(f.size for f in self._files)
-        files = await self._without_existing(self._files) if self.skip_existing else self._files
-        batches = [files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)]
         storage = StorageClient(
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
@@ -464,6 +469,10 @@ class UploadSession:
             "{count} file(s) failed to upload; the upload was stopped and its unfinished "
             "server sessions cancelled",
         ):
+            files = await self._without_existing(self._files) if self.skip_existing else self._files
+            batches = [
+                files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)
+            ]
             async with storage:
                 await for_each_bounded(
                     batches,

@@ -29,6 +29,7 @@ import google_crc32c
 from nexus_async._concurrency import rollback_on_failure, shielded_call
 from nexus_async._exceptions import InvalidInputError, NexusError
 from nexus_async._transport import Transport, api_path
+from nexus_async._validation import check_path
 from nexus_async.types.datasets import Dataset
 from nexus_async.uploads.files import LocalFile
 from nexus_async.uploads.storage import StorageClient
@@ -90,7 +91,7 @@ async def describe_ndjson(path: str | os.PathLike[str]) -> LocalFile:
         file = await describe_ndjson("items.ndjson")
         file.size, file.crc32c_base64
     """
-    return await anyio.to_thread.run_sync(_describe_ndjson_sync, path)
+    return await anyio.to_thread.run_sync(_describe_ndjson_sync, check_path("dataset_path", path))
 
 
 def dataset_body(name: str, file: LocalFile) -> dict[str, object]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from nexus_async._exceptions import InvalidInputError
+from nexus_async._validation import check_path
 from nexus_async.uploads.mime import (
     ANNOTATION_SCAN_EXTENSIONS,
     ASSET_SCAN_EXTENSIONS,
@@ -67,7 +68,7 @@ def _walk(root: Path, accept: Callable[[str], bool]) -> list[Path]:
 
 
 def _resolve(path: str | os.PathLike[str]) -> Path:
-    resolved = Path(path).expanduser()
+    resolved = check_path("file_path", path).expanduser()
     if not resolved.exists():
         raise InvalidInputError(f"No such file or directory: '{resolved}'")
     return resolved

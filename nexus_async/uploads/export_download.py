@@ -8,9 +8,17 @@ unsafe entry — leaves nothing behind: no partial file, no staging folder, and 
 (and any parent folder) this call created is removed again.
 
 An entry is refused (:class:`~nexus_async.ArchiveError`) when its name is absolute
-(``/x``, ``C:x``, ``\\\\host``), has a ``..`` component, contains a NUL, resolves outside the
-target, or is a symbolic link. (The official SDK extracts whatever it is given and never checks
-the download's status, weakness 22.)
+(``/x``, ``C:x``, ``\\\\host``), has a ``..`` component, contains a control character,
+resolves outside the target, is a symbolic link, appears twice, or is both a file and a
+folder (``a`` and ``a/b``), in the archive or against what the target already holds. Names
+made on Windows (``proj\\train.csv``) are normalised to ``proj/train.csv``. (The official SDK
+extracts whatever it is given and never checks the download's status, weakness 22.)
+
+Everything is bounded by :class:`ArchiveLimits` (finite defaults, each configurable): the bytes
+downloaded (counted while streaming, so an endless body stops at the limit), the entry count,
+the total uncompressed size, the compression ratio, and the name length. Sizes come from the
+archive's directory, checked before anything is extracted; :mod:`zipfile` never writes more
+than an entry's declared size (and a lying entry fails its CRC check), so the check holds.
 
 Example::
 
@@ -20,11 +28,14 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import anyio
@@ -34,10 +45,62 @@ from nexus_async._exceptions import ArchiveError, InvalidInputError
 from nexus_async.types.exports import LocalAnnotations
 from nexus_async.uploads.storage import StorageClient
 
-__all__ = ["check_archive_entries", "download_and_extract", "extract_zip_safely"]
+__all__ = [
+    "ArchiveLimits",
+    "check_archive_entries",
+    "download_and_extract",
+    "extract_zip_safely",
+]
 
 STAGING_PREFIX = ".nexus-export-"
 ARCHIVE_NAME = "export.zip"
+COPY_CHUNK = 1024 * 1024
+# Entries smaller than this are never refused for their ratio: a tiny file cannot be a bomb,
+# and its ratio is dominated by headers.
+RATIO_FLOOR_BYTES = 1024 * 1024
+
+GiB = 1024**3
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on a downloaded export archive; exceeding one raises
+    :class:`~nexus_async.ArchiveError` naming it, with nothing left behind.
+
+    The defaults are far above what an annotation export holds (text: CSV, JSON, XML, YOLO
+    files; one file per asset at most) yet bounded against hostile archives:
+
+    * ``max_download_bytes`` (2 GiB): one million boxes of CSV are about 100 MB uncompressed.
+    * ``max_total_size`` (8 GiB): the largest uncompressed size extracted; four times the
+      download limit, as annotation text compresses about 4-10 times.
+    * ``max_ratio`` (200): uncompressed / compressed size of an entry of 1 MiB or more.
+      Annotation text compresses 4-20 times; deflate's maximum is about 1 030, which zip bombs
+      use (1 MB extracting to 1 GB).
+    * ``max_entries`` (50 000): the CSV and COCO formats write a handful of files; the
+      one-file-per-asset formats (Pascal VOC, YOLO) one per asset, so a project of more than
+      50 000 assets exported so needs a higher limit (the error says how).
+    * ``max_name_bytes`` (255): bytes of UTF-8 in one path component, the limit of ext4, APFS
+      and NTFS; ``max_path_bytes`` (1 024) for a whole entry name.
+
+    Example::
+
+        await project.annotations.download_exported_file(
+            op_id, "out/", limits=ArchiveLimits(max_entries=500_000)
+        )
+    """
+
+    max_download_bytes: int = 2 * GiB
+    max_total_size: int = 8 * GiB
+    max_ratio: float = 200.0
+    max_entries: int = 50_000
+    max_name_bytes: int = 255
+    max_path_bytes: int = 1024
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidInputError(f"{field.name} must be a positive number, got {value!r}")
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -45,10 +108,15 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(mode)  # 3 = Unix
 
 
+def normalised_name(name: str) -> str:
+    """An entry name with Windows separators made ``/`` and no trailing ``/``."""
+    return name.replace("\\", "/").rstrip("/")
+
+
 def _unsafe_reason(name: str) -> str | None:
     """Why an entry name may not be extracted, or None when it is safe."""
-    if "\0" in name:
-        return "contains a NUL character"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return "contains a control character"
     normalised = name.replace("\\", "/")
     if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
         return "is an absolute path"
@@ -60,33 +128,121 @@ def _unsafe_reason(name: str) -> str | None:
     return None
 
 
-def check_archive_entries(archive: zipfile.ZipFile, target: Path) -> list[zipfile.ZipInfo]:
-    """Every entry of ``archive`` if all are safe to extract under ``target``; else
-    :class:`~nexus_async.ArchiveError` naming the first unsafe entry. Reads no file data.
+def _refuse(target: Path, info: zipfile.ZipInfo | None, reason: str) -> ArchiveError:
+    entry = "" if info is None else f"entry {info.filename!r} "
+    hint = (
+        " (raise it with limits=ArchiveLimits(...) if you trust the archive)"
+        if "max_" in reason
+        else ""
+    )
+    return ArchiveError(
+        f"refusing to extract the archive: {entry}{reason}; nothing was extracted{hint}",
+        path=target,
+        entry=None if info is None else info.filename,
+    )
+
+
+def _name_reason(info: zipfile.ZipInfo, root: Path, limits: ArchiveLimits) -> str | None:
+    """Why this entry's name may not be extracted under ``root``, or None."""
+    reason = _unsafe_reason(info.filename)
+    if reason is None and _is_symlink(info):
+        return "is a symbolic link"
+    if reason is not None:
+        return reason
+    name = normalised_name(info.filename)
+    if len(name.encode("utf-8", "surrogatepass")) > limits.max_path_bytes:
+        return f"has a name over max_path_bytes ({limits.max_path_bytes} bytes)"
+    if any(
+        len(part.encode("utf-8", "surrogatepass")) > limits.max_name_bytes
+        for part in name.split("/")
+    ):
+        return f"has a path component over max_name_bytes ({limits.max_name_bytes} bytes)"
+    destination = (root / name).resolve()
+    if destination != root and root not in destination.parents:
+        return "would be written outside the target folder"
+    return None
+
+
+def _size_reason(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None:
+    """Why this entry's sizes are refused (a zip bomb's ratio), or None."""
+    if info.file_size < RATIO_FLOOR_BYTES:
+        return None
+    ratio = info.file_size / max(info.compress_size, 1)
+    if ratio > limits.max_ratio:
+        return f"has a compression ratio of {ratio:.0f}, over max_ratio ({limits.max_ratio:g})"
+    return None
+
+
+def _check_layout(entries: Sequence[zipfile.ZipInfo], target: Path) -> None:
+    """Refuse duplicate entries and file/folder clashes, within the archive and against what
+    ``target`` already holds (a file where a folder must go, or the reverse)."""
+    files: dict[str, zipfile.ZipInfo] = {}
+    folders: set[str] = set()
+    for info in entries:
+        name = normalised_name(info.filename)
+        parents = {str(parent) for parent in PurePosixPath(name).parents if str(parent) != "."}
+        folders |= parents
+        if info.is_dir():
+            folders.add(name)
+        elif name in files:
+            raise _refuse(target, info, "appears twice in the archive")
+        else:
+            files[name] = info
+    for name, info in files.items():
+        if name in folders:
+            raise _refuse(target, info, "is both a file and a folder in the archive")
+        if (target / name).is_dir():
+            raise _refuse(target, info, "is a file where the target holds a folder")
+    for folder in sorted(folders):
+        existing = target / folder
+        if existing.exists() and not existing.is_dir():
+            raise _refuse(target, None, f"folder {folder!r} is a file in the target")
+
+
+def check_archive_entries(
+    archive: zipfile.ZipFile, target: Path, limits: ArchiveLimits | None = None
+) -> list[zipfile.ZipInfo]:
+    """Every entry of ``archive`` if all are safe to extract under ``target`` within
+    ``limits``; else :class:`~nexus_async.ArchiveError` naming the first unsafe entry or the
+    limit exceeded. Reads no file data.
 
     Example::
 
         with zipfile.ZipFile("export.zip") as archive:
             entries = check_archive_entries(archive, Path("out"))
     """
+    limits = limits or ArchiveLimits()
     root = target.resolve()
     entries = archive.infolist()
+    if len(entries) > limits.max_entries:
+        raise _refuse(
+            target, None, f"it has {len(entries)} entries, over max_entries ({limits.max_entries})"
+        )
+    total = 0
     for info in entries:
-        reason = _unsafe_reason(info.filename)
-        if reason is None and _is_symlink(info):
-            reason = "is a symbolic link"
-        if reason is None:
-            destination = (root / info.filename.replace("\\", "/")).resolve()
-            if destination != root and root not in destination.parents:
-                reason = "would be written outside the target folder"
+        reason = _name_reason(info, root, limits) or _size_reason(info, limits)
         if reason is not None:
-            raise ArchiveError(
-                f"refusing to extract the archive: entry {info.filename!r} {reason}; "
-                "nothing was extracted",
-                path=target,
-                entry=info.filename,
+            raise _refuse(target, info, reason)
+        total += info.file_size
+        if total > limits.max_total_size:
+            raise _refuse(
+                target,
+                None,
+                f"it extracts to over max_total_size ({limits.max_total_size} bytes)",
             )
+    _check_layout(entries, target)
     return entries
+
+
+def _extract_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path) -> None:
+    """Write one checked entry under ``staging`` at its normalised name."""
+    destination = staging / normalised_name(info.filename)
+    if info.is_dir():
+        destination.mkdir(parents=True, exist_ok=True)
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with archive.open(info) as source, open(destination, "xb") as sink:
+        shutil.copyfileobj(source, sink, COPY_CHUNK)
 
 
 def _move_into_place(staging: Path, target: Path, names: list[str]) -> None:
@@ -97,25 +253,31 @@ def _move_into_place(staging: Path, target: Path, names: list[str]) -> None:
         os.replace(source, destination)
 
 
-def extract_zip_safely(archive_path: Path, target: Path, staging: Path) -> list[str]:
+def extract_zip_safely(
+    archive_path: Path, target: Path, staging: Path, limits: ArchiveLimits | None = None
+) -> list[str]:
     """Blocking: check every entry, extract all into ``staging``, then move the files into
-    ``target``; return the file entries' names (directories left out).
+    ``target``; return the file entries' (normalised) names, directories left out.
 
-    Raises :class:`~nexus_async.ArchiveError` for a corrupt archive (bad ZIP, CRC mismatch) or
-    an unsafe entry; ``target`` is untouched then.
+    Raises :class:`~nexus_async.ArchiveError` for a corrupt archive (bad ZIP, CRC mismatch),
+    an unsafe entry, a limit exceeded, or a file the file system refuses while extracting;
+    ``target`` is untouched then.
     """
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            entries = check_archive_entries(archive, target)
-            files = [info for info in entries if not info.is_dir()]
+            entries = check_archive_entries(archive, target, limits)
             for info in entries:
-                archive.extract(info, staging)
+                _extract_entry(archive, info, staging)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise ArchiveError(
             f"the downloaded export is not a valid ZIP archive ({exc}); nothing was extracted",
             path=target,
         ) from exc
-    names = [info.filename.replace("\\", "/") for info in files]
+    except OSError as exc:
+        raise ArchiveError(
+            f"the export could not be extracted ({exc}); nothing was extracted", path=target
+        ) from exc
+    names = [normalised_name(info.filename) for info in entries if not info.is_dir()]
     _move_into_place(staging, target, names)
     return names
 
@@ -141,35 +303,51 @@ def _clean_up(staging: Path, created: Path | None) -> None:
         shutil.rmtree(created, ignore_errors=True)
 
 
+async def _download_bounded(
+    storage: StorageClient, url: str, archive_path: Path, target: Path, limits: ArchiveLimits
+) -> None:
+    """Stream the archive to ``archive_path``, refusing it past ``max_download_bytes``."""
+    try:
+        await storage.download(url, archive_path, max_bytes=limits.max_download_bytes)
+    except OverflowError as exc:
+        raise ArchiveError(
+            f"the export download is over max_download_bytes ({limits.max_download_bytes} "
+            "bytes); it was stopped and nothing was extracted",
+            path=target,
+        ) from exc
+
+
 async def download_and_extract(
     url: str,
     path: str | os.PathLike[str] = ".",
     *,
     storage: StorageClient | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> LocalAnnotations:
     """Stream the ZIP at ``url`` and extract it safely into ``path`` (created if missing).
 
     Returns ``LocalAnnotations(download_path=str(path), file_names=[...])``. Raises
     :class:`~nexus_async.StorageError` when the download fails and
-    :class:`~nexus_async.ArchiveError` when the archive is corrupt or unsafe; in every failure
-    nothing is left behind.
+    :class:`~nexus_async.ArchiveError` when the archive is corrupt, unsafe or over one of
+    ``limits`` (:class:`ArchiveLimits` defaults); in every failure nothing is left behind.
 
     Example::
 
         local = await download_and_extract(url, "exports/")
     """
+    limits = limits or ArchiveLimits()
     target, staging, created = await anyio.to_thread.run_sync(_prepare_target, path)
     succeeded = False
     try:
         archive_path = staging / ARCHIVE_NAME
         if storage is None:
             async with StorageClient(max_connections=1) as own_storage:
-                await own_storage.download(url, archive_path)
+                await _download_bounded(own_storage, url, archive_path, target, limits)
         else:
-            await storage.download(url, archive_path)
+            await _download_bounded(storage, url, archive_path, target, limits)
         extract_dir = staging / "files"
         names = await anyio.to_thread.run_sync(
-            extract_zip_safely, archive_path, target, extract_dir
+            extract_zip_safely, archive_path, target, extract_dir, limits
         )
         succeeded = True
     finally:

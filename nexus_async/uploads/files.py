@@ -32,6 +32,7 @@ import google_crc32c
 
 from nexus_async._constants import CHUNK_SIZE, MULTIPART_THRESHOLD, SMALL_FILE_SIZE, SNIFF_HEAD_SIZE
 from nexus_async._exceptions import FileTooLargeError, InvalidInputError, UnsupportedFileError
+from nexus_async._validation import check_bytes
 from nexus_async.uploads.checksums import (
     bytes_crc32c,
     crc32c,
@@ -221,8 +222,7 @@ async def describe_asset_bytes(
             path=name,
         )
     metadata = validate_custom_metadata(custom_metadata)
-    if not isinstance(data, bytes):
-        data = bytes(data)
+    data = check_bytes("file_bytes", data)
     if not data:
         raise UnsupportedFileError(f"Unsupported asset file {name}: it is empty", path=name)
     asset_type = detect_asset_mime(name, data[:SNIFF_HEAD_SIZE], rgbd=rgbd)

@@ -44,6 +44,7 @@ from nexus_async._exceptions import (
     UnsupportedFileError,
 )
 from nexus_async._transport import Transport, api_path
+from nexus_async._validation import check_bool, check_bytes, check_seconds
 from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.imports import ImportSession as ImportSessionState
 from nexus_async.types.imports import ImportSessionLog, InsertImportSessionFiles
@@ -100,13 +101,13 @@ class ImportSession:
         poll_schedule: PollSchedule | None = None,
     ) -> None:
         validate_positive_ints(max_concurrency=max_concurrency, max_files=max_files)
-        self.background = background
+        self.background = check_bool("background", background)
         self.max_concurrency = max_concurrency
         self.max_files = max_files
         self.id: str | None = None
         self._transport = transport
         self._project_id = project_id
-        self._timeout = timeout
+        self._timeout = check_seconds("timeout", timeout)
         self._poll_schedule = poll_schedule
         self._names = FilenameRegistry()
         self._storage: StorageClient | None = None
@@ -260,8 +261,7 @@ class ImportSession:
             await session.add_bytes(b"filename,xmin,ymin,xmax,ymax,label\\n...", "extra.csv")
         """
         storage = self._require_open()
-        if not isinstance(file_bytes, (bytes, bytearray, memoryview)):
-            raise InvalidInputError(f"file_bytes must be bytes, not {type(file_bytes).__name__}")
+        data = check_bytes("file_bytes", file_bytes)
         name = validate_filename(filename)
         if not file_extension(name):  # the server picks the format by it (user docs: required)
             raise UnsupportedFileError(
@@ -269,7 +269,6 @@ class ImportSession:
                 path=name,
             )
         self._check_new([name])
-        data = bytes(file_bytes)
         file = LocalFile(filename=name, size=len(data), crc32c=await bytes_crc32c(data), data=data)
         await self._send(storage, [file])
 

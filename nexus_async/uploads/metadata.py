@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import TypeAlias
 
-from nexus_async._constants import CUSTOM_METADATA_MAX_BYTES
+from nexus_async._constants import CUSTOM_METADATA_MAX_BYTES, MAX_FILENAME_BYTES
 from nexus_async._exceptions import DuplicateFilenameError, InvalidInputError, InvalidMetadataError
 
 __all__ = [
@@ -95,7 +96,8 @@ def validate_custom_metadata(
 
 
 def validate_filename(filename: str) -> str:
-    """``filename`` if it is a usable asset/file name: non-empty, no directory part, no NUL.
+    """``filename`` if it is a usable asset/file name: non-empty, no directory part, no control
+    character (NUL, newline, ...), at most 255 bytes in UTF-8.
 
     Raises :class:`~nexus_async.InvalidInputError` otherwise.
 
@@ -106,9 +108,19 @@ def validate_filename(filename: str) -> str:
     """
     if not isinstance(filename, str) or not filename.strip():
         raise InvalidInputError(f"a file name must be a non-empty string, got {filename!r}")
-    if "/" in filename or "\\" in filename or "\0" in filename or filename in (".", ".."):
+    if "/" in filename or "\\" in filename or filename in (".", ".."):
         raise InvalidInputError(
-            f"a file name must be a base name without directories or NUL, got {filename!r}"
+            f"a file name must be a base name without directories, got {filename!r}"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in filename):
+        raise InvalidInputError(
+            f"a file name must not contain control characters (NUL, newline...), got {filename!r}"
+        )
+    size = len(filename.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILENAME_BYTES:
+        raise InvalidInputError(
+            f"a file name is at most {MAX_FILENAME_BYTES} bytes in UTF-8 (the limit of common "
+            f"file systems), got {size}: {filename[:40]!r}..."
         )
     return filename
 

@@ -167,6 +167,13 @@ def _open_for_writing(path: Path) -> IO[bytes]:
     return open(path, "wb")  # the caller closes it, in another thread hop
 
 
+def _check_announced_length(headers: httpx.Headers, max_bytes: int | None, describe: str) -> None:
+    """Refuse a body whose ``Content-Length`` is over ``max_bytes`` before reading it."""
+    length = headers.get("content-length", "")
+    if max_bytes is not None and length.isdigit() and int(length) > max_bytes:
+        raise OverflowError(f"{describe}: the body is {length} bytes, over {max_bytes}")
+
+
 def _remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -415,8 +422,13 @@ class StorageClient:
         *,
         headers: Mapping[str, str] | None = None,
         chunk_size: int | None = None,
+        max_bytes: int | None = None,
     ) -> int:
         """Stream ``GET url`` to ``dest_path``; return the number of bytes written.
+
+        With ``max_bytes``, a body that is (or announces itself) longer raises
+        :class:`OverflowError` as soon as it is known, and nothing is kept: an endless body
+        never fills the disk.
 
         The body goes through a ``<dest>.part`` file renamed into place on success (removed on
         failure), one chunk in memory at a time. A non-2xx status raises
@@ -436,7 +448,7 @@ class StorageClient:
             async for attempt in self.retry_policy.retrying(idempotent=True, describe=describe):
                 with attempt:
                     written = await self._download_once(
-                        url, request_headers, partial, chunk, describe
+                        url, request_headers, partial, chunk, describe, max_bytes
                     )
             await anyio.to_thread.run_sync(os.replace, partial, dest)
         except BaseException:
@@ -452,6 +464,7 @@ class StorageClient:
         partial: Path,
         chunk_size: int,
         describe: str,
+        max_bytes: int | None,
     ) -> int:
         async with self._lease() as client:
             request = client.build_request("GET", url, headers=headers)
@@ -464,7 +477,10 @@ class StorageClient:
                     await response.aread()
                 self._raise_for_status(response, describe)
                 expected = _expected_crc32c(response.headers)
-                written, digest = await self._write_body(response, partial, chunk_size, describe)
+                _check_announced_length(response.headers, max_bytes, describe)
+                written, digest = await self._write_body(
+                    response, partial, chunk_size, describe, max_bytes
+                )
             finally:
                 await response.aclose()
         if expected is not None and digest != expected:
@@ -475,12 +491,19 @@ class StorageClient:
         return written
 
     async def _write_body(
-        self, response: httpx.Response, partial: Path, chunk_size: int, describe: str
+        self,
+        response: httpx.Response,
+        partial: Path,
+        chunk_size: int,
+        describe: str,
+        max_bytes: int | None,
     ) -> tuple[int, int]:
         written = digest = 0
         file = await anyio.to_thread.run_sync(_open_for_writing, partial)
         try:
             async for piece in response.aiter_bytes(chunk_size):
+                if max_bytes is not None and written + len(piece) > max_bytes:
+                    raise OverflowError(f"{describe}: the body is over {max_bytes} bytes")
                 digest = await anyio.to_thread.run_sync(_write_and_hash, file, piece, digest)
                 written += len(piece)
         except httpx.TransportError as exc:

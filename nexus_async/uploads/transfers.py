@@ -24,9 +24,35 @@ from nexus_async.types.uploads import SignedUpload
 from nexus_async.uploads.files import LocalFile
 from nexus_async.uploads.storage import StorageClient
 
-__all__ = ["failures_as_upload_error", "send_to_signed_urls", "transfer_each"]
+__all__ = [
+    "CallbackError",
+    "failures_as_upload_error",
+    "notify",
+    "send_to_signed_urls",
+    "transfer_each",
+]
 
 ItemT = TypeVar("ItemT")
+ValueT = TypeVar("ValueT")
+
+
+class CallbackError(Exception):
+    """A caller's callback raised ``error``. It is no transfer failure: it is never recorded
+    against a file, and :func:`failures_as_upload_error` re-raises ``error`` itself."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"a callback raised {error!r}")
+        self.error = error
+
+
+def notify(callback: Callable[[ValueT], None] | None, value: ValueT) -> None:
+    """Call the caller's ``callback(value)``; what it raises comes out as :class:`CallbackError`."""
+    if callback is None:
+        return
+    try:
+        callback(value)
+    except Exception as exc:
+        raise CallbackError(exc) from exc
 
 
 async def transfer_each(
@@ -38,11 +64,14 @@ async def transfer_each(
     failed: list[FailedFile],
 ) -> None:
     """Run ``send(item)`` for every item, ``limit`` at once. A failure is recorded in
-    ``failed`` under the item's file name, and stops the transfers still running."""
+    ``failed`` under the item's file name, and stops the transfers still running (a
+    :class:`CallbackError` stops them too, but is not the file's failure)."""
 
     async def recorded(item: ItemT) -> None:
         try:
             await send(item)
+        except CallbackError:
+            raise
         except Exception as exc:
             failed.append(FailedFile(filename(item), exc))
             raise
@@ -53,9 +82,12 @@ async def transfer_each(
 @contextlib.contextmanager
 def failures_as_upload_error(failed: list[FailedFile], message: str) -> Iterator[None]:
     """Turn an error raised after files failed into one :class:`~nexus_async.UploadError`
-    that lists them all (``message`` may use ``{count}``); other errors pass unchanged."""
+    that lists them all (``message`` may use ``{count}``); other errors pass unchanged, and the
+    exception of a caller's callback comes out as itself."""
     try:
         yield
+    except CallbackError as exc:
+        raise exc.error from None
     except Exception as exc:
         if not failed:
             raise
@@ -79,8 +111,7 @@ async def send_to_signed_urls(
     async def send(pair: tuple[LocalFile, SignedUpload]) -> None:
         file, upload = pair
         await storage.send_local_file(upload.method, upload.url, upload.headers, file)
-        if on_sent is not None:
-            on_sent(file)
+        notify(on_sent, file)
 
     with failures_as_upload_error(failed, "{count} file(s) could not be sent to storage"):
         await transfer_each(

@@ -70,6 +70,7 @@ from nexus_async._exceptions import (
     UploadError,
 )
 from nexus_async._transport import Transport
+from nexus_async._validation import check_seconds
 from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.operations import Operation
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
@@ -188,7 +189,7 @@ class AssetUploader:
         self._operations = operations
         self._limits = creation_limits
         self._waits = RateLimitWaits(project_id, on_rate_limit)
-        self._timeout = timeout
+        self._timeout = check_seconds("timeout", timeout)
         self._poll_schedule = upload_poll_schedule(poll_schedule)
         # Sessions are spaced so that sustained traffic never meets the creation limit.
         self._pace = (

@@ -255,3 +255,40 @@ async def test_concurrent_adds_with_a_common_name_leave_nothing_half_added(
                 added.append(name)
         assert len(added) == 1
     assert len(await listed(project)) == 22
+
+
+class CallbackBug(Exception):
+    """The exception of a caller's buggy progress callback."""
+
+
+@pytest.mark.parametrize("fail_at", ["first", "last", "multipart part"])
+async def test_an_exception_in_the_progress_callback_propagates_as_itself(
+    tmp_path: Path, project: Project, server: EmulatorServer, fail_at: str
+) -> None:
+    write_image_tree(tmp_path, 12, depth=0)
+    (tmp_path / "big.png").write_bytes(png_bytes(8, 8, b"\0" * 40_000))
+    calls: list[UploadProgress] = []
+
+    def progress(state: UploadProgress) -> None:
+        calls.append(dataclass_copy(state))
+        last = state.files_done == state.files_total
+        in_part = state.files_done == 0 and state.bytes_done > 0
+        if {"first": len(calls) == 1, "last": last, "multipart part": in_part}[fail_at]:
+            raise CallbackBug(fail_at)
+
+    with pytest.raises(CallbackBug) as raised:
+        async with project.assets.create_upload_session(
+            progress=progress, multipart_threshold=20_000, max_concurrency=1, batch_size=13
+        ) as session:
+            await session.add_path(tmp_path)
+    assert str(raised.value) == fail_at
+    assert not isinstance(raised.value, nexus_async.UploadError)
+    assert server.control.stats()["open_upload_sessions"] == 0
+
+
+@pytest.mark.parametrize("progress", [123, "print", [print]])
+def test_a_progress_that_is_not_callable_is_refused_at_creation(
+    project: Project, progress: object
+) -> None:
+    with pytest.raises(nexus_async.InvalidInputError, match="progress must be a callable"):
+        project.assets.create_upload_session(progress=progress)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -185,6 +186,18 @@ def require_str(body: dict[str, Any], key: str, *, allow_empty: bool = False) ->
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
         raise bad_request(f"{key} must be a non-empty string")
     return value
+
+
+def require_filename(body: dict[str, Any], key: str = "filename", *, base_name: bool = True) -> str:
+    """``body[key]`` as a file name without control characters (NUL, newline, ...), which no
+    file system or log line handles well, and (``base_name``) without a directory part (no
+    ``/``, ``\\``, ``.`` or ``..``); else 400."""
+    filename = require_str(body, key)
+    if base_name and ("/" in filename or "\\" in filename or filename in (".", "..")):
+        raise bad_request(f"{key} {filename!r} must be a base name")
+    if any(unicodedata.category(char) == "Cc" for char in filename):
+        raise bad_request(f"{key} {filename!r} must not contain control characters")
+    return filename
 
 
 def require_int(body: dict[str, Any], key: str) -> int:

@@ -9,7 +9,13 @@ from typing import Any
 from nexus_async.emulator import formats, ids
 from nexus_async.emulator.blobs import SignedTarget, parse_b64_crc32c
 from nexus_async.emulator.errors import ApiError, StorageError, bad_request
-from nexus_async.emulator.state.base import owned_by, require_int, require_object, require_str
+from nexus_async.emulator.state.base import (
+    owned_by,
+    require_filename,
+    require_int,
+    require_object,
+    require_str,
+)
 from nexus_async.emulator.state.exports import ExportMixin
 from nexus_async.emulator.state.lifecycle import WorkItem, finished_at, item_state
 from nexus_async.emulator.state.models import ImportFile, ImportLog, ImportSession, Project
@@ -84,7 +90,7 @@ class ImportMixin(ExportMixin):
         parsed: list[ImportFile] = []
         for raw in files:
             entry = require_object(raw, "files[]")
-            filename = require_str(entry, "filename")
+            filename = require_filename(entry, base_name=False)
             size = require_int(entry, "size")
             crc = require_str(entry, "crc32c")
             if size < 0 or parse_b64_crc32c(crc) is None:

@@ -19,7 +19,13 @@ from nexus_async.emulator.errors import (
 )
 from nexus_async.emulator.state.annotations import AnnotationMixin
 from nexus_async.emulator.state.assets import MAX_SIZE_BY_KIND, mime_kind
-from nexus_async.emulator.state.base import owned_by, require_int, require_object, require_str
+from nexus_async.emulator.state.base import (
+    owned_by,
+    require_filename,
+    require_int,
+    require_object,
+    require_str,
+)
 from nexus_async.emulator.state.lifecycle import finished_at
 from nexus_async.emulator.state.models import (
     MultipartPart,
@@ -51,9 +57,7 @@ class UploadMixin(AnnotationMixin):
 
     def _parse_upload_item(self, index: int, raw: object) -> UploadItem:
         item = require_object(raw, "assets[]")
-        filename = require_str(item, "filename")
-        if "/" in filename or "\\" in filename or filename in (".", ".."):
-            raise bad_request(f"filename {filename!r} must be a base name")
+        filename = require_filename(item)
         size = require_int(item, "size")
         crc = require_int(item, "crc32c")
         mime = require_str(item, "mime")

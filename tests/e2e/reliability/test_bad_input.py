@@ -14,9 +14,13 @@ Uploads (add_path/add_bytes):
   a DICOM file without pixel data, a corrupt, truncated, 2-D or 4-D NIfTI file, nifti_orientation
   with nifti_as_volume, a file over its kind's size limit, duplicate names across folders and
   across add_path/add_bytes, nested / list / non-string-key / oversize / NaN custom metadata,
-  bad nifti_orientation, filenames with "/", "..", no extension or empty, bad session options.
+  bad nifti_orientation, filenames with "/", "..", no extension or empty, over 255 bytes of
+  UTF-8 or with control characters, wrong-type paths, bytes, names and flags, bad session
+  options (a non-bool skip_existing/background, a negative timeout, a non-callable progress).
 Files that change during the upload are refused at transfer time (see the last tests).
-Core calls: empty or blank ids, bad statuses, unknown keys, bad pagination and filters,
+Core calls: empty or blank ids, bad statuses, unknown keys, bad pagination and filters (a
+limit given as "5" or 5.0), per-call timeout/max_retries of a wrong type or sign, wait
+timeouts, export options and annotation frames of the wrong type,
 invalid annotation shapes, blank names and titles.
 Annotation I/O: import of a missing path or an empty folder, an import file with a box out of
 the image (server-side: AnnotationImportError with the log line), unknown export formats,
@@ -102,6 +106,11 @@ def dataset(project: Project, path: Path) -> Awaitable[Any]:
 
 
 CSV_HEADER = b"filename,xmin,ymin,xmax,ymax,label\n"
+
+
+async def _uploader(project: Project, **options: Any) -> None:
+    async with project.assets.create_uploader(**options):
+        pass
 
 
 def dangling(root: Path) -> Path:
@@ -341,7 +350,202 @@ CASES = [
         "batch_size",
     ),
     Case("nothing-added", lambda p, t: _empty_session(p), nexus_async.InvalidInputError, "empty"),
+    Case(
+        "skip-existing-a-string",
+        lambda p, t: _session(p, skip_existing="no"),
+        nexus_async.InvalidInputError,
+        "skip_existing",
+    ),
+    Case(
+        "background-a-string",
+        lambda p, t: _session(p, background="yes"),
+        nexus_async.InvalidInputError,
+        "background",
+    ),
+    Case(
+        "negative-session-timeout",
+        lambda p, t: _session(p, timeout=-1),
+        nexus_async.InvalidInputError,
+        "timeout",
+    ),
+    Case(
+        "progress-not-callable",
+        lambda p, t: _session(p, progress=123),
+        nexus_async.InvalidInputError,
+        "progress",
+    ),
+    Case(
+        "filename-over-255-bytes",
+        lambda p, t: add_bytes(p, PNG, "a" * 4996 + ".png"),
+        nexus_async.InvalidInputError,
+        "255 bytes",
+    ),
+    Case(
+        "filename-255-bytes-of-utf8",
+        lambda p, t: add_bytes(p, PNG, "写" * 85 + ".png"),
+        nexus_async.InvalidInputError,
+        "255 bytes",
+    ),
+    Case(
+        "filename-with-nul",
+        lambda p, t: add_bytes(p, PNG, "a\x00b.png"),
+        nexus_async.InvalidInputError,
+        "control characters",
+    ),
+    Case(
+        "filename-with-newline",
+        lambda p, t: add_bytes(p, PNG, "a\nb.png"),
+        nexus_async.InvalidInputError,
+        "control characters",
+    ),
+    Case(
+        "filename-not-a-string",
+        lambda p, t: add_bytes(p, PNG, 5),
+        nexus_async.InvalidInputError,
+        "file name",
+    ),
+    Case(
+        "bytes-a-string",
+        lambda p, t: add_bytes(p, "PNG", "a.png"),
+        nexus_async.InvalidInputError,
+        "file_bytes must be bytes",
+    ),
+    Case(
+        "bytes-none",
+        lambda p, t: add_bytes(p, None, "a.png"),
+        nexus_async.InvalidInputError,
+        "file_bytes must be bytes",
+    ),
+    Case(
+        "path-an-int",
+        lambda p, t: add_path(p, 123),
+        nexus_async.InvalidInputError,
+        "file_path",
+    ),
+    Case(
+        "path-none",
+        lambda p, t: add_path(p, None),
+        nexus_async.InvalidInputError,
+        "file_path",
+    ),
+    Case(
+        "nifti-as-volume-a-string",
+        lambda p, t: add_path(p, write(t / "a.png", PNG), nifti_as_volume="yes"),
+        nexus_async.InvalidInputError,
+        "nifti_as_volume",
+    ),
+    Case(
+        "import-path-an-int",
+        lambda p, t: import_path(p, 123),
+        nexus_async.InvalidInputError,
+        "file_path",
+    ),
+    Case(
+        "dataset-path-an-int",
+        lambda p, t: p.batch.datasets.create(name="ds", dataset_path=5),
+        nexus_async.InvalidInputError,
+        "dataset_path",
+    ),
+    Case(
+        "download-path-an-int",
+        lambda p, t: p.annotations.download_exported_file("op", 5),
+        nexus_async.InvalidInputError,
+        "path",
+    ),
+    Case(
+        "uploader-negative-timeout",
+        lambda p, t: _uploader(p, timeout=-2),
+        nexus_async.InvalidInputError,
+        "timeout",
+    ),
     # --- core calls
+    Case(
+        "per-call-timeout-negative",
+        lambda p, t: p.get_info(timeout=-1),
+        nexus_async.InvalidInputError,
+        "timeout",
+    ),
+    Case(
+        "per-call-timeout-a-string",
+        lambda p, t: p.get_info(timeout="5"),
+        nexus_async.InvalidInputError,
+        "timeout",
+    ),
+    Case(
+        "per-call-max-retries-negative",
+        lambda p, t: p.get_info(max_retries=-1),
+        nexus_async.InvalidInputError,
+        "max_retries",
+    ),
+    Case(
+        "per-call-max-retries-a-string",
+        lambda p, t: p.assets.get("a.png", max_retries="2"),
+        nexus_async.InvalidInputError,
+        "max_retries",
+    ),
+    Case(
+        "limit-a-numeric-string",
+        lambda p, t: p.assets.list(limit="5"),
+        nexus_async.InvalidInputError,
+        "limit",
+    ),
+    Case(
+        "limit-a-float",
+        lambda p, t: p.assets.list({"limit": 5.0}),
+        nexus_async.InvalidInputError,
+        "limit",
+    ),
+    Case(
+        "iter-limit-a-string",
+        lambda p, t: p.assets.iter(limit="5").__anext__(),
+        nexus_async.InvalidInputError,
+        "limit",
+    ),
+    Case(
+        "update-not-a-mapping",
+        lambda p, t: p.assets.update("a.png", "Annotated"),
+        nexus_async.InvalidInputError,
+        "AssetUpdate",
+    ),
+    Case(
+        "groups-a-string",
+        lambda p, t: p.assets.list_groups("main"),
+        nexus_async.InvalidInputError,
+        "groups",
+    ),
+    Case(
+        "wait-negative-timeout",
+        lambda p, t: p.operations.wait_until_done("op", timeout=-1),
+        nexus_async.InvalidInputError,
+        "timeout",
+    ),
+    Case(
+        "export-seed-a-string",
+        lambda p, t: p.annotations.create_export(
+            {"format": "csv_fourcorner", "options": {"split_ratio": 0.5, "seed": "3"}}
+        ),
+        nexus_async.InvalidInputError,
+        "seed",
+    ),
+    Case(
+        "export-normalized-a-string",
+        lambda p, t: p.annotations.create_export(
+            {
+                "format": "csv_fourcorner",
+                "options": {"split_ratio": 0.5, "seed": 3, "normalized": "no"},
+            }
+        ),
+        nexus_async.InvalidInputError,
+        "normalized",
+    ),
+    Case(
+        "annotation-frame-a-string",
+        lambda p, t: p.annotations.create(
+            {"asset_id": "x", "tag": "t", "bound_type": "Rectangle", "bound": BOX, "frame": "1"}
+        ),
+        nexus_async.InvalidInputError,
+        "frame",
+    ),
     Case(
         "empty-asset-id",
         lambda p, t: p.assets.get(""),

@@ -60,6 +60,28 @@ async def test_path_traversal_in_filenames_is_refused_by_the_server(
     assert server.control.stats()["created"]["upload_sessions"] == 0
 
 
+@pytest.mark.parametrize(
+    "filename", ["a\x00b.png", "a\nb.png", "a\rb.png", "\x1b[31mred.png", "a\x7f.png"]
+)
+async def test_control_characters_in_filenames_are_refused_by_the_server(
+    server: EmulatorServer, filename: str
+) -> None:
+    headers = {"Secret-Key": server.secret_key}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as api:
+        upload = await api.post(
+            f"/projects/{server.project_id}/assetuploadsessions", json=session_body(filename)
+        )
+        imported = await api.post(f"/projects/{server.project_id}/annotationimportsessions")
+        added = await api.post(
+            f"/projects/{server.project_id}/annotationimportsessions/{imported.json()['id']}/files",
+            json={"files": [{"filename": filename, "size": 3, "crc32c": "AAAAAA=="}]},
+        )
+    for answer in (upload, added):
+        assert answer.status_code == 400, answer.text
+        assert "control characters" in answer.json()["message"]
+    assert server.control.stats()["created"]["upload_sessions"] == 0
+
+
 @pytest.mark.parametrize("filename", ["../evil.png", "a/b.png", "..", "/etc/passwd.png"])
 async def test_path_traversal_in_filenames_is_refused_by_the_sdk_first(
     project: Project, server: EmulatorServer, filename: str

@@ -8,12 +8,13 @@ import io
 import json
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
+from httpx import AsyncByteStream
 
 import nexus_async
 from nexus_async import Project
@@ -219,3 +220,178 @@ async def test_a_file_as_the_target_is_refused_before_any_request(
     with pytest.raises(nexus_async.InvalidInputError, match="is a file"):
         await project.annotations.download_exported_file("op_1", tmp_path / "taken")
     assert not api.calls
+
+
+# --- bounded downloads and odd archives (issue 15) ----------------------------------------------
+
+MiB = 1024 * 1024
+
+
+class AsyncStream(AsyncByteStream):
+    """A response body from an async iterator (respx streams it as it comes)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+
+def zip_bomb(uncompressed: int) -> bytes:
+    """One deflated entry of zeros: about 1 030 times smaller than it extracts."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("bomb.csv", "w") as entry,
+    ):
+        for _ in range(uncompressed // MiB):
+            entry.write(bytes(MiB))
+    return buffer.getvalue()
+
+
+def many_entries(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for index in range(count):
+            archive.writestr(f"{KEY}/{index}.xml", b"x")
+    return buffer.getvalue()
+
+
+async def refused(
+    project: Project, target: Path, limits: nexus_async.ArchiveLimits | None = None
+) -> nexus_async.ArchiveError:
+    with pytest.raises(nexus_async.ArchiveError) as caught:
+        await project.annotations.download_exported_file("op_1", target, limits=limits)
+    return caught.value
+
+
+async def test_a_zip_bomb_is_refused_by_its_ratio_before_anything_is_written(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    bomb = zip_bomb(256 * MiB)
+    assert len(bomb) < 300_000  # ~250 KB that would extract to 256 MiB
+    serve(api, bomb)
+    error = await refused(project, tmp_path / "out")
+    assert "max_ratio" in str(error)
+    assert error.entry == "bomb.csv"
+    assert "ArchiveLimits" in str(error)  # says how to raise it
+    assert tree(tmp_path) == []
+
+
+async def test_the_total_uncompressed_size_is_bounded(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    serve(api, zip_bytes({"a.csv": b"a" * 600, "b.csv": b"b" * 600}))
+    error = await refused(project, tmp_path / "out", nexus_async.ArchiveLimits(max_total_size=1000))
+    assert "max_total_size" in str(error)
+    assert tree(tmp_path) == []
+
+
+async def test_an_archive_of_100_000_entries_is_refused_by_default(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    serve(api, many_entries(100_000))
+    error = await refused(project, tmp_path / "out")
+    assert "100000 entries, over max_entries (50000)" in str(error)
+    assert tree(tmp_path) == []
+
+
+async def test_an_endless_body_is_stopped_at_the_download_limit(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    sent: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            sent.append(MiB)
+            yield bytes(MiB)
+
+    api.get(f"{P}/annotationexports/op_1").respond(json=export_state())
+    api.get(ZIP_URL).mock(return_value=httpx.Response(200, stream=AsyncStream(endless())))
+    limits = nexus_async.ArchiveLimits(max_download_bytes=8 * MiB)
+    error = await refused(project, tmp_path / "out", limits)
+    assert "max_download_bytes" in str(error)
+    assert len(sent) <= 10  # stopped at the limit, not read to the end
+    assert tree(tmp_path) == []
+
+
+async def test_an_announced_length_over_the_limit_is_refused_before_reading(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    serve(api, zip_bytes({"a.csv": b"a" * 5000}))
+    limits = nexus_async.ArchiveLimits(max_download_bytes=1000)
+    assert "max_download_bytes" in str(await refused(project, tmp_path / "out", limits))
+    assert tree(tmp_path) == []
+
+
+async def test_windows_separators_are_normalised(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    serve(api, zip_bytes({"proj\\train.csv": b"t\n", "proj\\sub\\v.csv": b"v\n"}))
+    local = await project.annotations.download_exported_file("op_1", tmp_path)
+    assert local.file_names == ["proj/train.csv", "proj/sub/v.csv"]
+    assert (tmp_path / "proj" / "sub" / "v.csv").read_bytes() == b"v\n"
+    assert tree(tmp_path) == ["proj", "proj/sub", "proj/sub/v.csv", "proj/train.csv"]
+
+
+def duplicate_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", b"1")
+        with pytest.warns(UserWarning, match="Duplicate"):
+            archive.writestr("a.csv", b"2")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("archive", "reason", "entry"),
+    [
+        (lambda: zip_bytes({"a": b"file", "a/b": b"x"}), "both a file and a folder", "a"),
+        (lambda: zip_bytes({"a/b": b"x", "a": b"file"}), "both a file and a folder", "a"),
+        (duplicate_zip, "appears twice", "a.csv"),
+        (lambda: zip_bytes({"a\\b.csv": b"1", "a/b.csv": b"2"}), "appears twice", "a/b.csv"),
+        (lambda: zip_bytes({"x" * 256 + ".csv": b"1"}), "max_name_bytes", "x" * 256 + ".csv"),
+        (lambda: zip_bytes({"/".join(["d" * 200] * 6): b"1"}), "max_path_bytes", None),
+        (lambda: zip_bytes({"a\nb.csv": b"1"}), "control character", "a\nb.csv"),
+    ],
+    ids=[
+        "file-then-folder",
+        "folder-then-file",
+        "duplicate",
+        "duplicate-after-normalising",
+        "long-component",
+        "long-path",
+        "newline",
+    ],
+)
+async def test_clashes_duplicates_and_long_names_give_archive_errors(
+    api: respx.MockRouter,
+    project: Project,
+    tmp_path: Path,
+    archive: Callable[[], bytes],
+    reason: str,
+    entry: str | None,
+) -> None:
+    serve(api, archive())
+    (tmp_path / "out").mkdir()
+    error = await refused(project, tmp_path / "out")
+    assert reason in str(error)
+    if entry is not None:
+        assert error.entry == entry
+    assert tree(tmp_path) == ["out"]
+
+
+async def test_a_clash_with_what_the_target_holds_gives_an_archive_error(
+    api: respx.MockRouter, project: Project, tmp_path: Path
+) -> None:
+    serve(api, zip_bytes({"a/b.csv": b"1", "c.csv": b"2"}))
+    (tmp_path / "a").write_text("a file where the archive wants a folder")
+    error = await refused(project, tmp_path)
+    assert "is a file in the target" in str(error)
+    assert tree(tmp_path) == ["a"]
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(nexus_async.InvalidInputError, match="max_entries"):
+        nexus_async.ArchiveLimits(max_entries=0)
