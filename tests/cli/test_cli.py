@@ -188,6 +188,8 @@ def test_demo(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--files", "20", "--workdir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Uploaded 20 files" in result.stdout
+    assert f"boxes in {tmp_path}\n" in result.stdout  # the folder it keeps
+    assert f"files into {tmp_path / 'export'}\n" in result.stdout
     summary = result.stdout[result.stdout.index("Summary") :]
     assert "20 images uploaded" in summary
     assert "files/s" in summary
@@ -556,3 +558,15 @@ def test_terminal_bar_knows_the_total_and_shows_ingestion_as_a_spinner() -> None
         assert "kB/s" not in row
         assert "-:--:--" not in row
         assert re.search(r"0:00:0\d", row)  # the elapsed time of the ingestion
+
+
+def test_demo_without_workdir_prints_no_folder_it_deletes() -> None:
+    """Issue 16, item 9: the temporary folder is removed at the end, so it is not printed;
+    with --json stdout is the summary alone (the steps go to stderr)."""
+    result = CliRunner().invoke(app, ["demo", "--files", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["files"], summary["exported_files"]) == (5, ["train.csv", "validate.csv"])
+    assert "in a temporary folder (kept with --workdir DIR)" in result.stderr
+    assert "nexus-demo-" not in result.output
+    assert "Exported and downloaded 2 files\n" in result.stderr
