@@ -338,7 +338,8 @@ class UploadBar:
         phase = self._phase_of(progress)
         if phase == PREPARING:
             found = len(self.session) if self.session is not None else 0
-            return f"{self.description}: preparing, {found} files found"
+            found_text = f"{found} files found" if found else "finding the files"
+            return f"{self.description}: preparing, {found_text}"
         done = progress.files_done + progress.files_skipped
         line = (
             f"{self.description}: {done}/{progress.files_total} files, "

@@ -473,7 +473,8 @@ def test_redirected_upload_prints_periodic_lines_and_a_summary(
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     line = re.compile(
-        r"uploading: (preparing, \d+ files found|\d/6 files, \d+ B of \d+ B, [\d.]+ (B|kB|MB)/s"
+        r"uploading: (preparing, (\d+ files found|finding the files)"
+        r"|\d/6 files, \d+ B of \d+ B, [\d.]+ (B|kB|MB)/s"
         r"(; every file sent, the server is ingesting them \(\d+ s\))?)"
     )
     assert all(line.fullmatch(text) for text in lines), lines
@@ -570,3 +571,15 @@ def test_demo_without_workdir_prints_no_folder_it_deletes() -> None:
     assert "in a temporary folder (kept with --workdir DIR)" in result.stderr
     assert "nexus-demo-" not in result.output
     assert "Exported and downloaded 2 files\n" in result.stderr
+
+
+def test_waits_print_a_plain_line_periodically(capsys: pytest.CaptureFixture[str]) -> None:
+    from nexus_async.cli._ui import WaitSpinner
+
+    with WaitSpinner("exporting", live=False) as spinner:
+        spinner.tick()
+        spinner.update("Running (0 finished, 1 running, 0 queued)")
+        spinner.tick()
+    assert capsys.readouterr().err == (
+        "exporting: 0 s\nexporting: Running (0 finished, 1 running, 0 queued), 0 s\n"
+    )
