@@ -362,9 +362,12 @@ class UploadBar:
         }
 
     def interrupted(self) -> str:
-        """What to tell the user after Ctrl-C: how many files were sent, how to go on."""
+        """What to tell the user after Ctrl-C: how many files were sent, how to go on ("" before
+        any file was found)."""
         progress = self._current()
         total = progress.files_total or (len(self.session) if self.session is not None else 0)
+        if not total:
+            return ""  # nothing to upload was found yet: nothing was sent
         if total and progress.files_done + progress.files_skipped >= total:
             ops = self.session.get_operation_ids() if self.session is not None else []
             follow = f"; follow it with: nexus-async operations wait {ops[0]}" if ops else ""

@@ -425,6 +425,12 @@ def test_ctrl_c_during_an_upload_says_what_was_sent_and_how_to_resume(
     assert "Uploaded " in resumed.stdout
 
 
+def test_ctrl_c_before_any_file_is_found_says_interrupted() -> None:
+    from nexus_async.cli._ui import UploadBar
+
+    assert UploadBar("uploading", live=False).interrupted() == ""
+
+
 def test_ctrl_c_while_the_server_ingests_names_the_operation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
