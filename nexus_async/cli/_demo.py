@@ -13,14 +13,25 @@ import struct
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nexus_async import AsyncClient
-from nexus_async.cli._ui import UploadBar, WaitSpinner, fail, format_bytes, report, run, timed
+from nexus_async.cli._commands import upload_summary
+from nexus_async.cli._ui import (
+    UploadBar,
+    WaitSpinner,
+    echo_json,
+    fail,
+    format_bytes,
+    report,
+    run,
+    timed,
+)
 
 __all__ = ["DemoSummary", "demo", "png_image", "run_demo", "write_samples"]
 
@@ -109,25 +120,35 @@ class DemoSummary:
 
 
 async def run_demo(
-    client: AsyncClient, project_id: str, workdir: Path, files: int, *, live: bool | None = None
+    client: AsyncClient,
+    project_id: str,
+    workdir: Path,
+    files: int,
+    *,
+    live: bool | None = None,
+    temporary: bool = False,
+    say: Callable[[str], None] = typer.echo,
 ) -> DemoSummary:
-    """Generate, upload, import, export and download in ``workdir``; return the summary."""
+    """Generate, upload, import, export and download in ``workdir``; return the summary.
+
+    ``temporary``: ``workdir`` is removed afterwards, so its path is not printed. ``say``
+    prints each step.
+    """
     start = time.perf_counter()
     summary = DemoSummary()
     size, annotations, boxes = write_samples(workdir, files)
-    typer.echo(
-        f"Generated {files} PNG images ({format_bytes(size)}) and {boxes} boxes in {workdir}"
-    )
+    where = "a temporary folder (kept with --workdir DIR)" if temporary else str(workdir)
+    say(f"Generated {files} PNG images ({format_bytes(size)}) and {boxes} boxes in {where}")
     project = client.get_project(project_id)
 
     with UploadBar("uploading", live=live) as bar, timed() as upload_time:
-        async with project.assets.create_upload_session(groups=["demo"], progress=bar) as upload:
+        upload = project.assets.create_upload_session(groups=["demo"], progress=bar)
+        bar.attach(upload)
+        async with upload:
             await upload.add_path(workdir / "images")
     summary.files, summary.bytes = bar.last.files_done, bar.bytes_sent
     summary.upload_seconds = upload_time[0]
-    typer.echo(
-        f"Uploaded {summary.files} files ({format_bytes(summary.bytes)}) in {upload_time[0]:.2f} s"
-    )
+    say(upload_summary(bar, upload_time[0], skipped=False))
 
     with WaitSpinner("importing annotations", live=live), timed() as import_time:
         async with project.annotations.create_import_session() as session:
@@ -135,7 +156,7 @@ async def run_demo(
     state = await session.get()
     summary.annotations_imported = state.status.annotations.with_status.Committed
     summary.import_seconds = import_time[0]
-    typer.echo(f"Imported {summary.annotations_imported} annotations from {annotations.name}")
+    say(f"Imported {summary.annotations_imported} annotations from {annotations.name}")
 
     with WaitSpinner("exporting", live=live) as spinner, timed() as export_time:
         metadata = {"format": "csv_fourcorner", "options": {"split_ratio": 0.2, "seed": 1337}}
@@ -147,7 +168,8 @@ async def run_demo(
     for name in local.file_names:
         with (Path(local.download_path) / name).open(encoding="utf-8") as handle:
             summary.exported_rows += sum(1 for _ in csv.DictReader(handle))
-    typer.echo(f"Exported and downloaded {len(local.file_names)} files into {local.download_path}")
+    into = "" if temporary else f" into {local.download_path}"
+    say(f"Exported and downloaded {len(local.file_names)} files{into}")
     summary.total_seconds = time.perf_counter() - start
     return summary
 
@@ -155,12 +177,21 @@ async def run_demo(
 def demo(
     ctx: typer.Context,
     files: Annotated[
-        int, typer.Option("--files", "-n", min=1, max=5000, help="Images to generate.")
+        int, typer.Option("--files", "-n", metavar="N", min=1, max=5000, help="Images to generate.")
     ] = 300,
     workdir: Annotated[
         Path | None,
-        typer.Option("--workdir", help="Keep the generated and exported files here."),
+        typer.Option(
+            "--workdir",
+            metavar="DIR",
+            help="Keep the generated and exported files here (default: a temporary folder, "
+            "removed at the end).",
+        ),
     ] = None,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print the summary as one JSON document on stdout."),
+    ] = False,
 ) -> None:
     """Start a local emulator and run upload, import, export and download against it."""
     debug = bool(getattr(ctx.find_root().obj, "debug", False))
@@ -172,6 +203,9 @@ def demo(
             "pip install 'nexus-async[cli,emulator]'"
         ) from None
 
+    def say(line: str) -> None:
+        typer.echo(line, err=json_output)  # with --json, stdout holds the JSON document only
+
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nexus-demo-") as scratch:
         folder = workdir or Path(scratch)
@@ -180,17 +214,27 @@ def demo(
         except Exception as exc:
             raise report(exc, debug=debug) from None
         try:
-            typer.echo(f"Emulator running at {server.base_url} (project {server.project_id})")
+            say(f"Emulator running at {server.base_url} (project {server.project_id})")
 
             async def main() -> DemoSummary:
                 async with AsyncClient(server.secret_key, endpoint=server.base_url) as client:
                     assert server.project_id is not None
-                    return await run_demo(client, server.project_id, folder, files)
+                    return await run_demo(
+                        client,
+                        server.project_id,
+                        folder,
+                        files,
+                        temporary=workdir is None,
+                        say=say,
+                    )
 
             summary = run(main(), debug=debug)
         finally:
             server.stop()
         summary.total_seconds = time.perf_counter() - start
+        if json_output:
+            echo_json(asdict(summary))
+            return
         typer.echo("")
         for line in summary.lines():
             typer.echo(line)
