@@ -255,7 +255,23 @@ class APIStatusError(APIError):
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        return f"{self.status_code} {self.message}"
+        request = self.request
+        where = f" ({request.method} {request.url.path})" if request is not None else ""
+        return f"{self.status_code} {self.message}{where}{self._hint()}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, "
+            f"message={self.message!r})"
+        )
+
+    def _hint(self) -> str:
+        if self.status_code in (401, 403):
+            return (
+                ". Check the secret key: it must be the key of the workspace that owns this "
+                "project ($NEXUS_SECRET_KEY or AsyncClient(secret_key=...))"
+            )
+        return ""
 
 
 class BadRequestError(APIStatusError):

@@ -142,6 +142,11 @@ def coerce_params(model: type[ParamsT], value: ParamsT | Mapping[str, Any] | Non
         return value
     if value is None:
         value = {}
+    if isinstance(value, NexusModel):
+        raise InvalidInputError(
+            f"expected a dict or a {model.__name__}, got a {type(value).__name__} (an API "
+            f"response); the fields of {model.__name__} are: {', '.join(model.model_fields)}"
+        )
     if isinstance(value, BaseModel):
         value = value.model_dump(exclude_unset=True)
     if not isinstance(value, Mapping):

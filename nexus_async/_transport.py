@@ -338,12 +338,16 @@ class Transport:
         content = json.dumps(body).encode() if body is not None else None
         policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)
         describe = f"{method} {path}"
-        async for attempt in policy.retrying(
-            idempotent=cleanup or method in IDEMPOTENT_METHODS, describe=describe
-        ):
-            with attempt:
-                response = await self._send(method, url, content, timeout, cleanup=cleanup)
-                data = _decode_success(response)
+        try:
+            async for attempt in policy.retrying(
+                idempotent=cleanup or method in IDEMPOTENT_METHODS, describe=describe
+            ):
+                with attempt:
+                    response = await self._send(method, url, content, timeout, cleanup=cleanup)
+                    data = _decode_success(response)
+        except APIError as error:
+            # Raised from here, the traceback shows the caller's line, not the retry machinery.
+            raise error.with_traceback(None) from error.__cause__
         return data if cast_to is None else self._cast(cast_to, data, response)
 
     async def _send(

@@ -113,4 +113,12 @@ async def poll_until_done(
     if overview in succeeded:
         return state
     error = OperationCancelledError if overview in cancelled else OperationFailedError
-    raise error(f"{kind} {resource_id} ended {overview}", operation_id=resource_id, operation=state)
+    reason = _server_reason(state)
+    message = f"{kind} {resource_id} ended {overview}" + (f": {reason}" if reason else "")
+    raise error(message, operation_id=resource_id, operation=state)
+
+
+def _server_reason(state: object) -> str | None:
+    """The server's own words on how the work ended (``status.message``), when it has some."""
+    message = getattr(getattr(state, "status", None), "message", None)
+    return message if isinstance(message, str) and message.strip() else None

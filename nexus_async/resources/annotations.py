@@ -33,6 +33,7 @@ from nexus_async.polling import PollSchedule
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.resources.operations import Operations
 from nexus_async.types.annotations import Annotation, AnnotationFilter, AnnotationMetadata
+from nexus_async.types.assets import Asset
 from nexus_async.types.common import DeleteResponse
 from nexus_async.types.exports import (
     AnnotationExportMetadata,
@@ -78,6 +79,12 @@ class Annotations(ProjectResource):
         **options: Unpack[RequestOptions],
     ) -> Page[Annotation]:
         """One page of annotations, of the whole project or of ``filters["asset_ids"]``."""
+        if isinstance(pagination, Asset):
+            raise InvalidInputError(
+                "annotations.list() takes pagination first, not an Asset: to list the "
+                "annotations of an asset, write "
+                f'annotations.list(filters={{"asset_ids": ["{pagination.id}"]}})'
+            )
         query = {
             **resolve_pagination(
                 pagination, page=page, limit=limit, default_limit=DEFAULT_PAGE_LIMIT

@@ -46,6 +46,7 @@ async def test_errored_raises_operation_failed(api: respx.MockRouter, project: P
         await project.operations.wait_until_done("op_1")
     assert caught.value.operation_id == "op_1"
     assert caught.value.operation.status.overview == "Errored"
+    assert str(caught.value) == "Operation op_1 ended Errored: Operation errored"  # its reason
 
 
 async def test_cancelled_is_terminal_and_raises(api: respx.MockRouter, project: Project) -> None:

@@ -104,7 +104,13 @@ async def test_each_status_maps_to_its_error(
     assert error.body == body
     assert error.request is not None
     assert error.request.url.path == f"/projects/{project.id}"
-    assert str(error) == f"{status} Requested Project Resource Not Found"
+    where = f"{status} Requested Project Resource Not Found (GET /projects/{project.id})"
+    assert str(error).startswith(where)
+    assert ("Check the secret key" in str(error)) == (status in (401, 403))
+    assert repr(error) == (
+        f"{error_type.__name__}(status_code={status}, code='SomeError', "
+        "message='Requested Project Resource Not Found')"
+    )
 
 
 async def test_error_without_json_body_keeps_the_text(
@@ -190,3 +196,26 @@ async def test_base_url_path_prefix_is_kept(sleeps: list[float]) -> None:
         async with AsyncClient(SECRET, endpoint="https://proxy.test/nexus/") as client:
             await client.get_info()
     assert route.calls.last.request.url == httpx.URL("https://proxy.test/nexus/workspace")
+
+
+async def test_a_failed_call_s_traceback_has_no_retry_machinery(
+    api: respx.MockRouter, project: Project, sleeps: list[float]
+) -> None:
+    import traceback
+
+    api.get(f"/projects/{project.id}").respond(503, json={"message": "busy"})
+    with pytest.raises(nexus_async.InternalServerError) as caught:
+        await project.get_info(max_retries=2)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert not [f for f in frames if "tenacity" in f.filename]
+    assert len(sleeps) == 2  # it was retried all the same
+
+
+async def test_an_asset_passed_as_pagination_says_what_to_write(
+    api: respx.MockRouter, project: Project
+) -> None:
+    asset = nexus_async.Asset.model_validate(payloads.asset())
+    with pytest.raises(nexus_async.InvalidInputError, match='filters=\\{"asset_ids"'):
+        await project.annotations.list(asset)  # type: ignore[arg-type]
+    with pytest.raises(nexus_async.InvalidInputError, match="got a Asset .*fields of Pagination"):
+        await project.assets.list(asset)  # type: ignore[arg-type]
