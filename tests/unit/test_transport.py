@@ -217,5 +217,5 @@ async def test_an_asset_passed_as_pagination_says_what_to_write(
     asset = nexus_async.Asset.model_validate(payloads.asset())
     with pytest.raises(nexus_async.InvalidInputError, match='filters=\\{"asset_ids"'):
         await project.annotations.list(asset)  # type: ignore[arg-type]
-    with pytest.raises(nexus_async.InvalidInputError, match="got a Asset .*fields of Pagination"):
+    with pytest.raises(nexus_async.InvalidInputError, match=r"got a Asset .*fields of Pagination"):
         await project.assets.list(asset)  # type: ignore[arg-type]
