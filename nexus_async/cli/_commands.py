@@ -16,6 +16,7 @@ from nexus_async import AsyncClient, ConfigurationError, InvalidInputError, Proj
 from nexus_async._constants import DEFAULT_UPLOAD_CONCURRENCY
 from nexus_async.cli._ui import UploadBar, WaitSpinner, echo_json, format_bytes, run, timed
 from nexus_async.types.exports import AnnotationExportFormat
+from nexus_async.types.params import AnnotationExportParams
 
 __all__ = [
     "JsonOption",
@@ -272,7 +273,7 @@ def export(
             handle = await open_project(client, project)
             with WaitSpinner("exporting") as spinner, timed() as elapsed:
                 if operation is None:
-                    metadata = {
+                    metadata: AnnotationExportParams = {
                         "format": format.value,
                         "options": {"split_ratio": split_ratio, "seed": seed},
                     }

@@ -32,6 +32,7 @@ from nexus_async.cli._ui import (
     run,
     timed,
 )
+from nexus_async.types.params import AnnotationExportParams
 
 __all__ = ["DemoSummary", "demo", "png_image", "run_demo", "write_samples"]
 
@@ -159,7 +160,10 @@ async def run_demo(
     say(f"Imported {summary.annotations_imported} annotations from {annotations.name}")
 
     with WaitSpinner("exporting", live=live) as spinner, timed() as export_time:
-        metadata = {"format": "csv_fourcorner", "options": {"split_ratio": 0.2, "seed": 1337}}
+        metadata: AnnotationExportParams = {
+            "format": "csv_fourcorner",
+            "options": {"split_ratio": 0.2, "seed": 1337},
+        }
         op = await project.annotations.create_export(metadata, background=True)
         await project.operations.wait_until_done(op.id, on_poll=spinner.on_poll)
         local = await project.annotations.download_exported_file(op.id, workdir / "export")

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
 import anyio
 from typing_extensions import Unpack
@@ -43,6 +42,12 @@ from nexus_async.types.exports import (
 from nexus_async.types.imports import ImportSession as ImportSessionState
 from nexus_async.types.imports import ImportSessionLog
 from nexus_async.types.operations import Operation
+from nexus_async.types.params import (
+    AnnotationExportParams,
+    AnnotationFilterParams,
+    AnnotationParams,
+    PaginationParams,
+)
 from nexus_async.uploads.export_download import ArchiveLimits, download_and_extract
 from nexus_async.uploads.import_session import ImportSession
 
@@ -70,8 +75,8 @@ class Annotations(ProjectResource):
 
     async def list(
         self,
-        pagination: Pagination | Mapping[str, Any] | None = None,
-        filters: AnnotationFilter | Mapping[str, Any] | None = None,
+        pagination: Pagination | PaginationParams | None = None,
+        filters: AnnotationFilter | AnnotationFilterParams | None = None,
         include_attributes: bool = False,
         *,
         page: str | None = None,
@@ -98,7 +103,7 @@ class Annotations(ProjectResource):
 
     def iter(
         self,
-        filters: AnnotationFilter | Mapping[str, Any] | None = None,
+        filters: AnnotationFilter | AnnotationFilterParams | None = None,
         include_attributes: bool = False,
         *,
         limit: int | None = None,
@@ -114,7 +119,7 @@ class Annotations(ProjectResource):
 
     async def create(
         self,
-        annotation: AnnotationMetadata | Mapping[str, Any],
+        annotation: AnnotationMetadata | AnnotationParams,
         **options: Unpack[RequestOptions],
     ) -> Annotation:
         """Create one annotation and return it (one object, not a list)."""
@@ -150,7 +155,7 @@ class Annotations(ProjectResource):
 
     async def create_export(
         self,
-        export_metadata: AnnotationExportMetadata | Mapping[str, Any],
+        export_metadata: AnnotationExportMetadata | AnnotationExportParams,
         background: bool = False,
         *,
         wait_timeout: float | None = DEFAULT_OPERATION_TIMEOUT,

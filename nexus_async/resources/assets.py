@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from typing_extensions import Unpack
 
@@ -31,6 +30,7 @@ from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.resources.operations import Operations
 from nexus_async.types.assets import Asset, AssetFilter, AssetGroup, AssetUpdate
 from nexus_async.types.common import DeleteResponse
+from nexus_async.types.params import AssetFilterParams, AssetUpdateParams, PaginationParams
 from nexus_async.uploads.asset_session import UploadProgress, UploadSession, check_groups
 from nexus_async.uploads.rate_limit import OnRateLimit, SessionCreationLimits
 from nexus_async.uploads.uploader import AssetUploader
@@ -64,8 +64,8 @@ class Assets(ProjectResource):
 
     async def list(
         self,
-        pagination: Pagination | Mapping[str, Any] | None = None,
-        filters: AssetFilter | Mapping[str, Any] | None = None,
+        pagination: Pagination | PaginationParams | None = None,
+        filters: AssetFilter | AssetFilterParams | None = None,
         *,
         page: str | None = None,
         limit: int | None = None,
@@ -86,7 +86,7 @@ class Assets(ProjectResource):
 
     def iter(
         self,
-        filters: AssetFilter | Mapping[str, Any] | None = None,
+        filters: AssetFilter | AssetFilterParams | None = None,
         *,
         limit: int | None = None,
         **options: Unpack[RequestOptions],
@@ -107,7 +107,7 @@ class Assets(ProjectResource):
     async def update(
         self,
         asset_id_or_name: str,
-        asset_meta: AssetUpdate | Mapping[str, Any],
+        asset_meta: AssetUpdate | AssetUpdateParams,
         **options: Unpack[RequestOptions],
     ) -> Asset:
         """Change an asset's ``status``, ``custom_metadata`` (replaces the map) or ``groups``."""

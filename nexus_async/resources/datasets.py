@@ -5,8 +5,7 @@ batch datasets (nexus-api.md §11). The transfer lives in
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 from typing_extensions import Unpack
 
@@ -17,6 +16,7 @@ from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.types.common import DeleteResponse
 from nexus_async.types.datasets import Dataset, DatasetStatusOverview
+from nexus_async.types.params import PaginationParams
 from nexus_async.uploads.dataset_upload import create_dataset, describe_ndjson
 
 __all__ = ["Batch", "Datasets"]
@@ -52,7 +52,7 @@ class Datasets(ProjectResource):
 
     async def list(
         self,
-        pagination: Pagination | Mapping[str, Any] | None = None,
+        pagination: Pagination | PaginationParams | None = None,
         *,
         page: str | None = None,
         limit: int | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from typing_extensions import Unpack
@@ -16,6 +15,7 @@ from nexus_async.resources.assets import Assets
 from nexus_async.resources.datasets import Batch, Datasets
 from nexus_async.resources.operations import Operations
 from nexus_async.resources.workflows import Workflows
+from nexus_async.types.params import ProjectParams
 from nexus_async.types.projects import ProjectInfo, ProjectMetadata, ProjectStatistic
 from nexus_async.uploads.rate_limit import SessionCreationLimits
 
@@ -116,7 +116,7 @@ class Project:
         return self.info
 
     async def update(
-        self, project: ProjectMetadata | Mapping[str, Any], **options: Unpack[RequestOptions]
+        self, project: ProjectMetadata | ProjectParams, **options: Unpack[RequestOptions]
     ) -> ProjectInfo:
         """Rename the project: ``{"name": "My Cool Project"}``."""
         body = coerce_params(ProjectMetadata, project).to_wire()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from typing_extensions import Unpack
 
 from nexus_async._models import coerce_params
 from nexus_async._transport import RequestOptions
 from nexus_async.resources._base import ProjectResource, require_id
 from nexus_async.types.common import DeleteResponse
+from nexus_async.types.params import FlowParams
 from nexus_async.types.workflows import FlowMetadata, Workflow
 
 __all__ = ["Workflows"]
@@ -39,7 +37,7 @@ class Workflows(ProjectResource):
     async def update(
         self,
         flow_id: str,
-        flow: FlowMetadata | Mapping[str, Any],
+        flow: FlowMetadata | FlowParams,
         **options: Unpack[RequestOptions],
     ) -> Workflow:
         """Change a workflow's title: ``{"title": ...}`` or ``FlowMetadata(title=...)``."""
