@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = '''
+SCRIPT = """
 from nexus_async import Project
 
 async def use(project: Project) -> None:
@@ -15,7 +15,7 @@ async def use(project: Project) -> None:
     await project.assets.list({"limit": 5}, {"groups": ["main"]})
     await project.annotations.create_export({"format": "coco", "options": {"seed": 7}})
     await project.assets.update("a.png", {"stauts": "Annotated"})  # the typo
-'''
+"""
 
 
 def test_a_misspelt_request_key_is_a_type_error(tmp_path: Path) -> None:
