@@ -239,3 +239,15 @@ async def test_metadata_query_subset(
     assert await names("b=true%20AND%20k=1") == ["a.png"]
     assert await names("missing") == []
     assert (await client.get(f"/projects/{pid}/assets?metadataQuery==x")).status_code == 400
+
+
+async def test_page_cursors_are_judged_alike_by_every_list(
+    client: httpx.AsyncClient, pid: str
+) -> None:
+    # A garbled cursor is a 400 everywhere; a well-formed one past the end is an empty page.
+    past_the_end = "ZjAwMDAwMDAwMDAwMDAwMDAwMDAwMDk5OQ"
+    for what in ("assets", "annotations"):
+        garbled = await client.get(f"/projects/{pid}/{what}", params={"page": "bogus"})
+        assert garbled.status_code == 400, what
+        empty = await client.get(f"/projects/{pid}/{what}", params={"page": past_the_end})
+        assert (empty.status_code, empty.json()["data"]) == (200, []), what
