@@ -12,7 +12,8 @@
     │   └── InvalidMetadataError      custom metadata not a flat map of str/int/float/bool
     ├── APIError                      talking to the Nexus API failed
     │   ├── APIConnectionError        no HTTP response (DNS, refused, reset, TLS)
-    │   │   └── APITimeoutError       the request timed out
+    │   │   ├── APITimeoutError       the request timed out
+    │   │   └── OutcomeUnknownError   an answer was lost and whether the server acted is unknown
     │   │       └── PoolTimeoutError  no free connection in a pool in time (names the pool)
     │   ├── APIStatusError            the API answered with a 4xx or 5xx
     │   │   ├── BadRequestError           400
@@ -81,6 +82,7 @@ __all__ = [
     "OperationFailedError",
     "OperationNotFinishedError",
     "OperationTimeoutError",
+    "OutcomeUnknownError",
     "PoolTimeoutError",
     "RateLimitError",
     "StorageError",
@@ -202,6 +204,17 @@ class APIConnectionError(APIError):
     ) -> None:
         super().__init__(message, request=request)
         self.may_have_reached_server = may_have_reached_server
+
+
+class OutcomeUnknownError(APIConnectionError):
+    """The answer to a request that changes something was lost, and asking the server again did
+    not settle whether it acted. Nothing was rolled back (that could undo what the server did).
+    ``how_to_check`` says how to find out before trying again.
+    """
+
+    def __init__(self, message: str, *, how_to_check: str) -> None:
+        super().__init__(f"{message}. {how_to_check}", may_have_reached_server=True)
+        self.how_to_check = how_to_check
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):

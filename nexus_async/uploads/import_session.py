@@ -37,10 +37,14 @@ from nexus_async._constants import (
 )
 from nexus_async._exceptions import (
     AnnotationImportError,
+    APIConnectionError,
     APIResponseError,
+    BadRequestError,
+    InternalServerError,
     InvalidInputError,
     NexusError,
     OperationFailedError,
+    OutcomeUnknownError,
     UnsupportedFileError,
 )
 from nexus_async._transport import Transport, api_path
@@ -354,12 +358,10 @@ class ImportSession:
                     "no annotation files were added to the import session; nothing was imported"
                 )
             try:
-                await self._transport.request(
-                    "PATCH",
-                    self._session_path(),
-                    cast_to=ImportSessionState,
-                    body=_condition_body(FILES_INSERTED),
-                )
+                await self._commit()
+            except OutcomeUnknownError:
+                self._state = "unknown"  # never mark failed what may have been committed
+                raise
             except BaseException:
                 self._state = "failed"
                 await self._mark_failed()
@@ -372,6 +374,39 @@ class ImportSession:
         if not self.background:
             await self.wait_until_done()
             self._state = "done"
+
+    async def _commit(self) -> None:
+        """PATCH ``FilesInserted=Reached``. When its answer is lost after it was sent, ask
+        again: a second commit that the server accepts, or refuses because the session is no
+        longer open, means the session was committed. Only when the
+        server cannot be asked does :class:`~nexus_async.OutcomeUnknownError` say so."""
+        body = _condition_body(FILES_INSERTED)
+        path = self._session_path()
+        try:
+            await self._transport.request("PATCH", path, cast_to=ImportSessionState, body=body)
+            return
+        except (APIConnectionError, InternalServerError) as lost:  # it may have acted
+            if isinstance(lost, APIConnectionError) and not lost.may_have_reached_server:
+                raise
+            logger.warning("The answer to committing import session %s was lost; asking", self.id)
+        try:
+            await self._transport.request("PATCH", path, cast_to=ImportSessionState, body=body)
+            return  # the first commit had not arrived; this one did
+        except BadRequestError:
+            # "No longer open": this path never marks the session failed and it was open a
+            # moment ago, so the commit whose answer was lost went through. The wait that
+            # follows reports how its processing ends.
+            return
+        except (APIConnectionError, InternalServerError) as error:
+            raise OutcomeUnknownError(
+                f"Committing import session {self.id} lost its answer twice; it may or may not "
+                "have been committed",
+                how_to_check=(
+                    f"Check with `await project.annotations.get_import_session({self.id!r})`: "
+                    "Running or Finished means committed (re-running the import would add "
+                    "every annotation again)"
+                ),
+            ) from error
 
     async def _mark_failed(self) -> None:
         """PATCH ``FilesProcessed=FailedReach`` (shielded, bounded); a failure of this request

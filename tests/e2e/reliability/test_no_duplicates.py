@@ -76,3 +76,38 @@ async def test_import_session_is_not_created_twice(
         async with project.annotations.create_import_session() as session:
             await session.add_bytes(b"filename,xmin,ymin,xmax,ymax,label\n", "a.csv")
     assert server.control.stats()["created"]["import_sessions"] == 1
+
+
+async def _import_one_box(seeded: Project, tmp_path: Path) -> str:
+    name = (await seeded.assets.list()).data[0].filename
+    labels = tmp_path / "boxes.csv"
+    labels.write_text(f"filename,xmin,ymin,xmax,ymax,label\n{name},0.1,0.1,0.5,0.5,boat\n")
+    async with seeded.annotations.create_import_session() as session:
+        await session.add_path(labels)
+    assert session.id is not None
+    return session.id
+
+
+@pytest.mark.parametrize("lost", LOST, ids=["dropped", "500-after"])
+async def test_a_commit_whose_answer_is_lost_is_checked_not_reported_failed(
+    seeded: Project, server: EmulatorServer, tmp_path: Path, lost: dict[str, object]
+) -> None:
+    server.control.add_fault({"route": "import_session_update", **lost})
+    session_id = await _import_one_box(seeded, tmp_path)  # no error: it was committed
+    state = await seeded.annotations.get_import_session(session_id)
+    assert state.status.overview == "Finished"
+    assert len([a async for a in seeded.annotations.iter()]) == 1  # once, not zero, not two
+
+
+async def test_a_commit_that_cannot_be_checked_is_an_unknown_outcome_not_a_failure(
+    seeded: Project, server: EmulatorServer, tmp_path: Path
+) -> None:
+    server.control.add_fault({"route": "import_session_update", "drop": True, "when": "after"})
+    with pytest.raises(nexus_async.OutcomeUnknownError) as caught:
+        await _import_one_box(seeded, tmp_path)
+    assert "get_import_session" in caught.value.how_to_check
+    server.control.clear_faults()
+    (created,) = await seeded.annotations.list_import_sessions()
+    state = await seeded.annotations.get_import_session(created.id)
+    assert state.status.overview != "Errored"  # not marked failed: it was in fact committed
+    assert len([a async for a in seeded.annotations.iter()]) == 1
