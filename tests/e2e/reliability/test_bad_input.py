@@ -704,9 +704,9 @@ CASES = [
         "split_ratio",
     ),
     Case(
-        "export-without-seed",
+        "export-seed-not-an-int",
         lambda p, t: p.annotations.create_export(
-            {"format": "coco", "options": {"split_ratio": 0.1}}
+            {"format": "coco", "options": {"split_ratio": 0.1, "seed": "7"}}
         ),
         nexus_async.InvalidInputError,
         "seed",
