@@ -248,6 +248,7 @@ class Assets(ProjectResource):
             self.project_id,
             operations=self._operations,
             existing_assets=lambda: self.iter(limit=MAX_PAGE_LIMIT),
+            get_asset=self.get,
             creation_limits=self._creation_limits,
             groups=groups,
             background=background,

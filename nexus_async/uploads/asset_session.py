@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -42,11 +42,13 @@ from nexus_async._constants import (
 from nexus_async._exceptions import (
     FailedFile,
     InvalidInputError,
+    NotFoundError,
     UnsupportedFileError,
+    UploadError,
 )
 from nexus_async._transport import Transport
 from nexus_async._validation import check_bool, check_bytes, check_seconds
-from nexus_async.polling import PollSchedule
+from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
 from nexus_async.uploads.conversions import MedicalConverter, medical_stem, require_medical_extra
@@ -166,6 +168,7 @@ class UploadSession:
         *,
         operations: Operations,
         existing_assets: Callable[[], AsyncIterator[Asset]],
+        get_asset: Callable[[str], Awaitable[Asset]],
         creation_limits: SessionCreationLimits,
         groups: Sequence[str] | None = None,
         background: bool = False,
@@ -209,6 +212,7 @@ class UploadSession:
         self._project_id = project_id
         self._operations = operations
         self._existing_assets = existing_assets
+        self._get_asset = get_asset
         self._creation_limits = creation_limits
         self._rate_limit_waits = RateLimitWaits(project_id, on_rate_limit, self._report_wait)
         self._files: list[LocalFile] = []
@@ -464,11 +468,11 @@ class UploadSession:
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
             chunk_size=self.chunk_size,
         )
-        with failures_as_upload_error(
-            self._failed,
-            "{count} file(s) failed to upload; the upload was stopped and its unfinished "
-            "server sessions cancelled",
-        ):
+        message = (
+            "{count} file(s) failed to upload; every other file was stored, and the server "
+            "sessions that waited for the failed ones were cancelled"
+        )
+        with failures_as_upload_error(self._failed, message):
             files = await self._without_existing(self._files) if self.skip_existing else self._files
             batches = [
                 files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)
@@ -479,6 +483,8 @@ class UploadSession:
                     lambda batch: self._upload_batch(storage, batch),
                     limit=BATCH_CONCURRENCY,
                 )
+            if self._failed:
+                raise UploadError(message.format(count=len(self._failed)), failed=self._failed)
 
     def _is_multipart(self, file: LocalFile) -> bool:
         return file.size > self.multipart_threshold and file.path is not None
@@ -516,15 +522,62 @@ class UploadSession:
                 await storage.send_local_file(upload.method, upload.url, upload.headers, file)
                 self._report(files=1, size=file.size)
 
+        failed: list[FailedFile] = []
         await transfer_each(
             zip(batch, session.assets, strict=True),
             transfer,
             limit=self.max_concurrency,
             filename=lambda pair: pair[0].filename,
-            failed=self._failed,
+            failed=failed,
+            keep_going=True,  # one file's failure stops neither its batch nor the others
         )
-        self._open_sessions.remove(session.id)
-        self._operation_ids.append(session.op_id)
+        if failed:
+            failed = await self._not_stored(session, batch, failed)
+        self._failed.extend(failed)
+        if not failed:
+            self._open_sessions.remove(session.id)
+            self._operation_ids.append(session.op_id)
+
+    async def _not_stored(
+        self, session: UploadSessionResponse, batch: list[LocalFile], failed: list[FailedFile]
+    ) -> list[FailedFile]:
+        """Which of ``failed`` the server does not have. A transfer whose answer was lost
+        after the server stored it, then retried and refused as a replay, is not a failure:
+        once every file that surely arrived is processed, the files the session still waits
+        for are the ones missing; when their count does not tell which, each is looked up."""
+        surely_arrived = len(batch) - len(failed)
+
+        def settled(op: Operation) -> str:
+            counts = op.status.progress.with_status
+            done = counts.Finished + counts.Errored
+            return "settled" if counts.Running == 0 and done >= surely_arrived else "busy"
+
+        op = await poll_until_done(
+            lambda: self._operations.get(session.op_id),
+            state_of=settled,
+            succeeded={"settled"},
+            failed=(),
+            resource_id=session.op_id,
+            timeout=self._timeout,
+            schedule=self._poll_schedule,
+        )
+        missing = op.status.progress.with_status.Queued
+        if missing == 0:
+            logger.info("Every file of upload session %s arrived after all", session.id)
+            return []
+        if missing == len(failed):
+            return failed
+        sizes = {file.filename: file.size for file in batch}
+        still: list[FailedFile] = []
+        for failure in failed:
+            try:
+                asset = await self._get_asset(failure.filename)
+            except NotFoundError:
+                still.append(failure)
+                continue
+            if asset.metadata.file_size != sizes[failure.filename]:
+                still.append(failure)
+        return still
 
     async def _cancel_open_sessions(self) -> None:
         """Cancel every server session whose files were not all sent."""

@@ -62,10 +62,12 @@ async def transfer_each(
     limit: int,
     filename: Callable[[ItemT], str],
     failed: list[FailedFile],
+    keep_going: bool = False,
 ) -> None:
     """Run ``send(item)`` for every item, ``limit`` at once. A failure is recorded in
-    ``failed`` under the item's file name, and stops the transfers still running (a
-    :class:`CallbackError` stops them too, but is not the file's failure)."""
+    ``failed`` under the item's file name, and stops the transfers still running, unless
+    ``keep_going`` (then every item is tried). A :class:`CallbackError` always stops them,
+    and is not the file's failure."""
 
     async def recorded(item: ItemT) -> None:
         try:
@@ -74,7 +76,8 @@ async def transfer_each(
             raise
         except Exception as exc:
             failed.append(FailedFile(filename(item), exc))
-            raise
+            if not keep_going:
+                raise
 
     await for_each_bounded(items, recorded, limit=limit)
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nexus_async import Project
+import pytest
+
+from nexus_async import Project, UploadError
 from nexus_async.testing import EmulatorServer
 from tests.e2e.reliability.conftest import BULK_FILES
 from tests.media import write_image_tree
@@ -91,3 +93,33 @@ async def test_annotation_import_through_faults_commits_every_box_exactly_once(
     stats = server.control.stats()
     assert stats["created"]["import_sessions"] == 1
     assert stats["faults"]["triggered"] > 5
+
+
+async def test_a_lost_answer_to_the_last_put_of_a_session_is_not_a_failure(
+    tmp_path: Path, project: Project, server: EmulatorServer, sleeps: list[float]
+) -> None:
+    # The answer to the session's last PUT is lost after the file was stored; the retry is
+    # refused as a replay (the session is complete). The server is asked, and says it has it.
+    sizes = write_image_tree(tmp_path, 3, depth=0)
+    server.control.add_fault(
+        {"route": "storage", "path": "/ingest/[^/]+/2$", "drop": True, "when": "after", "times": 1}
+    )
+    async with project.assets.create_upload_session(max_concurrency=1) as session:
+        await session.add_path(tmp_path)
+    stored = {a.filename: a.metadata.file_size async for a in project.assets.iter()}
+    assert stored == sizes
+    assert server.control.stats()["faults"]["triggered"] == 1
+
+
+async def test_one_failed_file_drops_no_other_batch(
+    tmp_path: Path, project: Project, server: EmulatorServer, sleeps: list[float]
+) -> None:
+    sizes = write_image_tree(tmp_path, 30, depth=0)
+    server.control.add_fault({"route": "storage", "status": 403, "times": 1})  # not retried
+    with pytest.raises(UploadError) as caught:
+        async with project.assets.create_upload_session(batch_size=10) as session:
+            await session.add_path(tmp_path)
+    (failed,) = caught.value.failed
+    stored = {a.filename: a.metadata.file_size async for a in project.assets.iter()}
+    assert set(stored) == set(sizes) - {failed.filename}  # every other batch ran to its end
+    assert server.control.stats()["open_upload_sessions"] == 0

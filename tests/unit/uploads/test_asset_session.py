@@ -46,6 +46,19 @@ def echo_session(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=session_response(body["assets"]))
 
 
+def waiting_for(op_id: str, *, finished: int, missing: int) -> dict[str, object]:
+    """An upload operation whose ``missing`` items never arrived (the server waits for them)."""
+    operation = payloads.operation("Running", op_id)
+    operation["status"]["progress"]["withStatus"] = {
+        "Queued": missing,
+        "Running": 0,
+        "Finished": finished,
+        "Cancelled": 0,
+        "Errored": 0,
+    }
+    return operation
+
+
 async def test_session_request_storage_transfers_and_foreground_wait(
     api: respx.MockRouter, project: Project, project_route: respx.Route, tmp_path: Path
 ) -> None:
@@ -114,6 +127,9 @@ async def test_a_failed_file_cancels_the_session_and_lists_the_file(
     cancel = api.post(f"{P}/assetuploadsessions/up_1:cancel").respond(
         json={"cancelled": True, "id": "up_1"}
     )
+    check = api.get(f"{P}/operations/op_up_1").respond(
+        json=waiting_for("op_up_1", finished=1, missing=1)
+    )
     with pytest.raises(nexus_async.UploadError) as caught:
         async with project.assets.create_upload_session(background=True) as session:
             await session.add_bytes(png_bytes(2, 2), "ok.png")
@@ -122,6 +138,7 @@ async def test_a_failed_file_cancels_the_session_and_lists_the_file(
     assert "AccessDenied" in str(caught.value)
     assert "s3cr3t" not in str(caught.value)
     assert cancel.call_count == 1
+    assert check.called  # the server was asked before the file counted as failed
     assert session.get_operation_ids() == []
 
 
@@ -130,6 +147,7 @@ async def test_a_cancel_answered_409_is_fine(
 ) -> None:
     api.post(f"{P}/assetuploadsessions").mock(side_effect=echo_session)
     api.put(url__startswith=STORAGE).respond(500)
+    api.get(f"{P}/operations/op_up_1").respond(json=waiting_for("op_up_1", finished=0, missing=1))
     cancel = api.post(f"{P}/assetuploadsessions/up_1:cancel").respond(
         409, json={"code": "ConflictError", "message": "done"}
     )
@@ -252,6 +270,7 @@ async def test_a_failed_part_aborts_the_multipart_upload(
         }
     )
     api.put(f"{STORAGE}/mpu_1/x").respond(403)
+    api.get(f"{P}/operations/op_up_1").respond(json=waiting_for("op_up_1", finished=0, missing=1))
     abort = api.delete(f"{P}/multipartassetuploads/mpu_1").respond(
         json={"id": "mpu_1", "aborted": True}
     )
