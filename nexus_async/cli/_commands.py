@@ -93,7 +93,14 @@ def upload_summary(bar: UploadBar, seconds: float, *, skipped: bool, to: str = "
         f"Uploaded {done['files']} files ({format_bytes(done['bytes'])}){where} in "
         f"{seconds:.1f} s ({format_bytes(done['bytes_per_second'])}/s)"
     )
-    return line + (f", skipped {done['skipped']} already uploaded" if skipped else "")
+    if not skipped:
+        return line
+    return line + (
+        f", skipped {done['skipped']} already uploaded (same name and size; content not "
+        "compared: upload without --resume to replace edited files)"
+        if done["skipped"]
+        else ", skipped 0 already uploaded"
+    )
 
 
 def upload(
@@ -155,6 +162,7 @@ def upload(
                         **bar.summary(elapsed[0]),
                         "background": background,
                         "operation_ids": op_ids,
+                        "skipped_unverified": session.skipped_unverified,
                     }
                 )
                 return

@@ -228,7 +228,10 @@ class Assets(ProjectResource):
             part_concurrency: parts of one multipart file in flight at once.
             batch_size: files per server session (at most 5 000).
             skip_existing: resume an interrupted upload: files the project already holds with
-                the same name and size are not sent again.
+                the same name and size are not sent again. Their content is not compared (the
+                API gives no checksum of an asset): a WARNING says how many were skipped, and
+                ``session.skipped_unverified`` names them, so a file edited in place to the
+                same size never keeps its old bytes silently.
             progress: called with an :class:`UploadProgress` after every file (and part).
             timeout: seconds to wait for ingestion in the foreground.
             poll_schedule: how often ingestion is checked.

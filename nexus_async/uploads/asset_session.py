@@ -204,6 +204,8 @@ class UploadSession:
         self.part_concurrency = part_concurrency
         self.batch_size = batch_size
         self.skip_existing = check_bool("skip_existing", skip_existing)
+        # Files skipped on resume by name and size alone (their content was not compared).
+        self.skipped_unverified: list[str] = []
         self.progress = UploadProgress()
         self._on_progress = progress
         self._timeout = check_seconds("timeout", timeout)
@@ -455,7 +457,16 @@ class UploadSession:
         missing = [f for f in files if sizes.get(f.filename) != f.size]
         skipped = len(files) - len(missing)
         if skipped:
-            logger.info("Skipping %d file(s) the project already holds", skipped)
+            kept = {f.filename for f in missing}
+            self.skipped_unverified = [f.filename for f in files if f.filename not in kept]
+            logger.warning(
+                "Skipping %d file(s) the project already holds under the same name and size; "
+                "their content was not compared (the API gives no checksum of an asset), so a "
+                "file edited in place to the same size keeps its old bytes: "
+                "session.skipped_unverified lists them; upload without skip_existing (or "
+                "delete those assets) to replace them",
+                skipped,
+            )
             skipped_bytes = sum(f.size for f in files) - sum(f.size for f in missing)
             self._report(skipped=skipped, size=skipped_bytes)  # accounted for, like sent bytes
         return missing

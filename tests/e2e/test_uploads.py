@@ -292,3 +292,21 @@ def test_a_progress_that_is_not_callable_is_refused_at_creation(
 ) -> None:
     with pytest.raises(nexus_async.InvalidInputError, match="progress must be a callable"):
         project.assets.create_upload_session(progress=progress)  # type: ignore[arg-type]
+
+
+async def test_resume_never_keeps_edited_bytes_silently(
+    tmp_path: Path, project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    first, edited = png_bytes(20, 10), png_bytes(10, 20)  # same size, other content
+    assert len(first) == len(edited)
+    assert first != edited
+    async with project.assets.create_upload_session() as session:
+        await session.add_bytes(first, "scan.png")
+    (tmp_path / "scan.png").write_bytes(edited)
+    with caplog.at_level(logging.WARNING, logger="nexus_async"):
+        async with project.assets.create_upload_session(skip_existing=True) as session:
+            await session.add_path(tmp_path / "scan.png")
+    assert session.skipped_unverified == ["scan.png"]  # named, not silent
+    assert any("content was not compared" in r.getMessage() for r in caplog.records)
