@@ -147,14 +147,14 @@ def upload_session(ctx: Context, request: Request, session: UploadSession) -> by
     url_head = dumps(ctx.storage_origin(request, INGEST_PREFIX))[:-1]  # no closing quote
     parts = []
     mimes: dict[str, str] = {}
-    for item, url, headers, expires in ctx.state.signed_item_uploads(session, ctx.signer):
+    for item, filename, url, headers, expires in ctx.state.signed_item_uploads(session, ctx.signer):
         mime = mimes.get(item.mime)
         if mime is None:
             mime = mimes[item.mime] = dumps(item.mime)
         digest = headers.get("x-goog-hash")
         hashed = "" if digest is None else f',"x-goog-hash":"{digest}"'
         parts.append(
-            f'{{"metadata":{{"filename":{dumps(item.filename)},"mime":{mime},'
+            f'{{"metadata":{{"filename":{filename},"mime":{mime},'
             f'"size":{item.size:d},"crc32c":{item.crc32c:d}}},'
             f'"upload":{{"method":"PUT","url":{url_head}{url}",'
             f'"headers":{{"content-type":{mime}{hashed},'

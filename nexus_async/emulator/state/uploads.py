@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 from bisect import insort
@@ -131,20 +132,27 @@ class UploadMixin(AnnotationMixin):
 
     def signed_item_uploads(
         self, session: UploadSession, signer: UrlSigner
-    ) -> Iterator[tuple[UploadItem, str, dict[str, str], int]]:
-        """(item, signed ``path?query``, headers, expiry) of every item: what
-        ``signer.sign(self.upload_target(session, item))`` gives, with what the items share
-        computed once per session (the hot part of creating a large session)."""
+    ) -> Iterator[tuple[UploadItem, str, str, dict[str, str], int]]:
+        """(item, its filename as JSON text, signed ``path?query``, headers, expiry) of every
+        item: what ``signer.sign(self.upload_target(session, item))`` gives, with what the
+        items share computed once per session (the hot part of creating a large session)."""
         expires = self.now() + self.config.upload_url_ttl_ms
         closes = session.expires_at
         prefix = f"/_storage/ingest/{session.id}/"
         link_head = '{"session": ' + json.dumps(session.id) + ', "filename": '
         hashes: dict[int, str] = {}
         for item in session.items:
-            mime, size, index = item.mime, item.size, item.index
-            link = base64.b64encode(f"{link_head}{json.dumps(item.filename)}}}".encode()).decode(
-                "ascii"
-            )
+            mime, size, index, filename = item.mime, item.size, item.index, item.filename
+            if (
+                filename.isascii()
+                and filename.isprintable()
+                and '"' not in filename
+                and "\\" not in filename
+            ):
+                quoted = f'"{filename}"'  # what json.dumps gives, without its call
+            else:
+                quoted = json.dumps(filename)
+            link = binascii.b2a_base64(f"{link_head}{quoted}}}".encode(), newline=False).decode()
             if item.crc32c:
                 digest = hashes.get(item.crc32c)
                 if digest is None:
@@ -168,7 +176,7 @@ class UploadMixin(AnnotationMixin):
                 f"{prefix}{index}?X-Goog-Expires={expires}&X-Goog-SignedHeaders={names}"
                 f"&x-nexus-size={size}&x-nexus-closes={closes}&X-Goog-Signature={signature}"
             )
-            yield item, url, headers, expires
+            yield item, quoted, url, headers, expires
 
     # -- session state ---------------------------------------------------------------
 
