@@ -36,7 +36,7 @@ def parse_storage_query(raw: str) -> dict[str, str]:
     for segment in raw.split("&"):
         key, sep, value = segment.partition("=")
         if sep:
-            query[unquote(key)] = unquote(value) if "%" in value else value
+            query[unquote(key) if "%" in key else key] = unquote(value) if "%" in value else value
     return query
 
 
