@@ -39,13 +39,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _own_cpu_ms(pid: int, user: bool = True, system: bool = True) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = (int(fields[11]) if user else 0) + (int(fields[12]) if system else 0)
+    return ticks * 1000.0 / TICKS  # utime, stime (fields 14, 15)
+
+
 def process_cpu_ms(pid: int) -> float:
     """utime + stime of ``pid`` and its (direct) children, in milliseconds."""
-    total = 0
-    for each in (pid, *_children(pid)):
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total * 1000.0 / TICKS
+    return sum(_own_cpu_ms(each) for each in (pid, *_children(pid)))
+
+
+def workers_cpu_ms(pid: int, user: bool = True, system: bool = True) -> float:
+    """utime + stime (or either) of the (direct) children of ``pid`` only (storage workers)."""
+    return sum(_own_cpu_ms(each, user, system) for each in _children(pid))
 
 
 @dataclass
@@ -60,6 +67,10 @@ class Emulator:
     def cpu_ms(self) -> float:
         """CPU the emulator (and its workers) used so far."""
         return process_cpu_ms(self.process.pid)
+
+    def workers_cpu_ms(self, user: bool = True, system: bool = True) -> float:
+        """CPU its storage workers alone used so far (user, system or both)."""
+        return workers_cpu_ms(self.process.pid, user, system)
 
     def stop(self) -> None:
         """SIGTERM and wait."""
@@ -154,6 +165,8 @@ async def cpu_of(emulator: Emulator, work: Any) -> tuple[Any, float]:
 async def measure(args: argparse.Namespace) -> dict[str, float]:
     """Run every measurement once; a dict of named results."""
     extra = ["--storage-workers", str(args.storage_workers)] if args.storage_workers else []
+    if args.data_dir:
+        extra += ["--data-dir", args.data_dir]
     emulator = start_emulator(extra)
     results: dict[str, float] = {}
     body = os.urandom(args.body)
@@ -180,9 +193,17 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
                 _, cpu = await cpu_of(emulator, _repeat(driver, session["opId"], args.reads))
                 results[f"get_op_{name}_pending_cpu_ms"] = cpu / args.reads
             for name, session in (("100", small), (str(args.files), big)):
+                workers_before = emulator.workers_cpu_ms()
+                kernel_before = emulator.workers_cpu_ms(user=False)
                 wall, cpu = await cpu_of(emulator, driver.put_all(session, args.in_flight))
                 count = len(session["assets"])
                 results[f"put_{name}_cpu_ms"] = cpu / count
+                if args.storage_workers:
+                    workers = emulator.workers_cpu_ms() - workers_before
+                    results[f"put_{name}_worker_cpu_ms"] = workers / count
+                    kernel = emulator.workers_cpu_ms(user=False) - kernel_before
+                    results[f"put_{name}_worker_sys_ms"] = kernel / count
+                    results[f"put_{name}_api_cpu_ms"] = (cpu - workers) / count
                 results[f"put_{name}_per_s"] = count / wall
                 # The first read after the uploads pays for whatever the API deferred.
                 op, first = await cpu_of(emulator, driver.get_operation(session["opId"]))
@@ -215,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--body", type=int, default=64 * 1024)
     parser.add_argument("--in-flight", type=int, default=48)
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument(
+        "--data-dir", help="blob directory of the emulator (default: a temporary one on disk)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {CLIENT_CORE})

@@ -74,10 +74,20 @@ class SignedTarget:
 
 
 class UrlSigner:
-    """Signs storage paths; the signature covers method, path, expiry and issued headers."""
+    """Signs storage paths; the signature covers method, path, expiry and issued headers.
+
+    The HMAC key schedule is computed once (``copy`` of a keyed object per signature).
+    """
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def mac(self, canonical: str) -> str:
+        """Hex HMAC-SHA256 of a canonical request text."""
+        mac = self._mac.copy()
+        mac.update(canonical.encode("utf-8"))
+        return mac.hexdigest()
 
     def _digest(
         self,
@@ -92,7 +102,7 @@ class UrlSigner:
             + [f"{name.lower()}:{value.strip()}" for name, value in sorted(headers.items())]
             + [f"{name}={value}" for name, value in sorted(params.items())]
         )
-        return hmac.new(self._secret, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+        return self.mac(canonical)
 
     def sign(self, target: SignedTarget) -> str:
         """Return ``path?query`` of the signed URL for ``target`` (relative to the origin)."""
@@ -132,6 +142,15 @@ class UrlSigner:
 
 
 _temp_names = itertools.count()
+_PID = os.getpid()
+
+
+def _forked() -> None:
+    global _PID  # temporary names must stay unique in a forked child
+    _PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -141,23 +160,27 @@ class BlobWriter:
 
     Writes are plain blocking ``os.write`` calls: a 64 KiB write into the page cache costs less
     than a hop to a worker thread, and the chunks a server receives are at most that large.
+    Paths are kept as strings (no ``pathlib`` on the hot path).
     """
 
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        self.temp = final.with_name(f".{final.name}.{os.getpid()}.{next(_temp_names)}.part")
+    def __init__(self, final: str | os.PathLike[str]) -> None:
+        self.final = final = os.fspath(final)
+        head, _, name = final.rpartition("/")
+        self.temp = f"{head}/.{name}.{_PID}.{next(_temp_names)}.part"
         try:
             self._fd: int | None = os.open(self.temp, _WRITE_FLAGS, 0o644)
         except FileNotFoundError:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(head, exist_ok=True)
             self._fd = os.open(self.temp, _WRITE_FLAGS, 0o644)
 
     def write(self, chunk: bytes) -> None:
-        """Append ``chunk``."""
+        """Append ``chunk`` (one ``write`` call unless the kernel takes less)."""
         assert self._fd is not None
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        written = os.write(self._fd, chunk)
+        if written < len(chunk):
+            view = memoryview(chunk)[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def _close(self) -> None:
         if self._fd is not None:
@@ -196,6 +219,8 @@ class BlobStore:
             self.root = Path(data_dir)
             self.root.mkdir(parents=True, exist_ok=True)
             self._finalizer = None
+        self._root_name = os.fspath(self.root)
+        self._sessions: dict[str, Path] = {}
 
     def new_path(self, kind: str) -> Path:
         """A fresh, unique path for a blob of ``kind`` (its directory exists)."""
@@ -208,7 +233,14 @@ class BlobStore:
     def ingest_path(self, session_id: str, index: int) -> Path:
         """Where item ``index`` of upload session ``session_id`` is stored (deterministic, so
         that a stateless storage worker and the API agree on it)."""
-        return self.root / "assets" / session_id / str(index)
+        directory = self._sessions.get(session_id)
+        if directory is None:
+            directory = self._sessions[session_id] = self.root / "assets" / session_id
+        return directory / str(index)
+
+    def ingest_name(self, session_id: str, index: int) -> str:
+        """``ingest_path`` as a string (cheaper on the storage hot path)."""
+        return f"{self._root_name}/assets/{session_id}/{index}"
 
     def write_bytes(self, kind: str, data: bytes) -> Path:
         """Store ``data`` as a new blob and return its path."""
@@ -219,6 +251,7 @@ class BlobStore:
     def clear(self) -> None:
         """Delete every blob (keeps the root directory and the ``_`` control files)."""
         self._made.clear()
+        self._sessions.clear()
         for child in self.root.iterdir():
             if child.name.startswith("_"):
                 continue

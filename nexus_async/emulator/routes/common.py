@@ -139,13 +139,17 @@ class Context:
         """The ``{pid}`` project, checked against the ``Secret-Key``."""
         return self.state.project_for(request.headers.get("secret-key"), request.path_params["pid"])
 
-    def signed_url(self, request: Request, target: SignedTarget) -> str:
-        """The absolute signed URL of a storage target: item uploads on the storage workers'
-        origin when there are workers, everything else on this emulator's origin."""
+    def storage_origin(self, request: Request, path: str) -> str:
+        """Where a storage path is served: item uploads on the storage workers' origin when
+        there are workers, everything else on this emulator's origin."""
         workers = self.emulator.storage_workers
-        if workers is not None and target.path.startswith(INGEST_PREFIX):
-            return workers.origin + self.signer.sign(target)
-        return origin(request) + self.signer.sign(target)
+        if workers is not None and path.startswith(INGEST_PREFIX):
+            return workers.origin
+        return origin(request)
+
+    def signed_url(self, request: Request, target: SignedTarget) -> str:
+        """The absolute signed URL of a storage target (see ``storage_origin``)."""
+        return self.storage_origin(request, target.path) + self.signer.sign(target)
 
     def route(self, path: str, method: str, name: str, handler: Handler) -> Route:
         """A Starlette route that counts its requests in the stats."""
@@ -161,6 +165,11 @@ class Context:
 def ok(content: Any) -> JSONResponse:
     """200 with a JSON body."""
     return JSONResponse(content)
+
+
+def ok_json_text(body: bytes) -> Response:
+    """200 with a body that is JSON text already."""
+    return Response(body, media_type=JSONResponse.media_type)
 
 
 def deleted(resource_id: str) -> JSONResponse:

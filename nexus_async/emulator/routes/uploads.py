@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from nexus_async.emulator.errors import bad_request
 from nexus_async.emulator.routes import serialize
-from nexus_async.emulator.routes.common import Context, json_body, ok
+from nexus_async.emulator.routes.common import Context, json_body, ok, ok_json_text
 
 
 def _part_number(request: Request) -> int:
@@ -25,7 +25,7 @@ def routes(ctx: Context) -> list[Route]:
     async def upload_session_create(request: Request) -> Response:
         project = ctx.project(request)
         session = state.create_upload_session(project, await json_body(request))
-        return ok(serialize.upload_session(ctx, request, session))
+        return ok_json_text(serialize.upload_session(ctx, request, session))
 
     async def upload_session_cancel(request: Request) -> Response:
         project = ctx.project(request)

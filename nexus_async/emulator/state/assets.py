@@ -11,7 +11,6 @@ from typing import Any
 
 from nexus_async.emulator import ids
 from nexus_async.emulator.errors import ApiError, bad_request, not_found
-from nexus_async.emulator.images import image_size
 from nexus_async.emulator.state.base import (
     Page,
     require_object,
@@ -121,17 +120,21 @@ def metadata_matches(
     return True
 
 
+_MIME_KINDS = {
+    mime: kind
+    for kind, mimes in (
+        ("rgbd", RGBD_MIMES),
+        ("medical", MEDICAL_MIMES),
+        ("video", VIDEO_MIMES),
+        ("image", IMAGE_MIMES),
+    )
+    for mime in mimes
+}
+
+
 def mime_kind(mime: str) -> str | None:
     """``image``/``video``/``medical``/``rgbd`` for a supported MIME type, else None."""
-    for kind, mimes in (
-        ("image", IMAGE_MIMES),
-        ("video", VIDEO_MIMES),
-        ("medical", MEDICAL_MIMES),
-        ("rgbd", RGBD_MIMES),
-    ):
-        if mime in mimes:
-            return kind
-    return None
+    return _MIME_KINDS.get(mime)
 
 
 def guess_mime(filename: str) -> str:
@@ -159,12 +162,11 @@ class AssetMixin(WorkspaceMixin):
         dimensions: tuple[int, int] | None = None,
     ) -> Asset:
         """Create an asset, or replace the content of the asset with the same filename."""
-        width, height = dimensions or (image_size(blobs) if blobs else (0, 0))
         existing_id = project.asset_by_filename.get(filename)
         if existing_id is not None:
             asset = project.assets[existing_id]
             asset.mime, asset.size, asset.blobs = mime, size, blobs
-            asset.width, asset.height, asset.groups = width, height, list(groups)
+            asset.dimensions, asset.groups = dimensions, list(groups)
         else:
             asset = Asset(
                 id=ids.uuid_id("asset_"),
@@ -175,11 +177,10 @@ class AssetMixin(WorkspaceMixin):
                 create_date=self.now(),
                 mime=mime,
                 size=size,
-                width=width,
-                height=height,
                 groups=list(groups),
                 visible_at=visible_at,
                 blobs=blobs,
+                dimensions=dimensions,
             )
             project.assets[asset.id] = asset
             project.asset_by_filename[filename] = asset.id

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_async.emulator.images import image_size
+
 JsonDict = dict[str, Any]
 MetadataValue = str | int | float | bool
 
@@ -53,7 +55,11 @@ class CustomMetadataRecord:
 
 @dataclass
 class Asset:
-    """A stored asset; ``visible_at`` is when ingestion finishes."""
+    """A stored asset; ``visible_at`` is when ingestion finishes.
+
+    ``dimensions`` (width, height) are read from the blobs when first needed, not when the
+    bytes arrive (None until then): storing an asset stays off the storage hot path.
+    """
 
     id: str
     seq: int
@@ -63,13 +69,27 @@ class Asset:
     create_date: int
     mime: str
     size: int
-    width: int
-    height: int
     groups: list[str]
     visible_at: int
     blobs: list[Path] = field(default_factory=list)
     custom_metadata: list[CustomMetadataRecord] = field(default_factory=list)
     annotation_ids: dict[str, None] = field(default_factory=dict)
+    dimensions: tuple[int, int] | None = None
+
+    def _dimensions(self) -> tuple[int, int]:
+        if self.dimensions is None:
+            self.dimensions = image_size(self.blobs) if self.blobs else (0, 0)
+        return self.dimensions
+
+    @property
+    def width(self) -> int:
+        """Width in pixels (0 when unknown)."""
+        return self._dimensions()[0]
+
+    @property
+    def height(self) -> int:
+        """Height in pixels (0 when unknown)."""
+        return self._dimensions()[1]
 
     def merged_metadata(self) -> dict[str, MetadataValue]:
         """Merge of the asset-level records, later writes winning."""

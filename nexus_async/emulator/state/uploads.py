@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 from bisect import insort
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nexus_async.emulator import ids
-from nexus_async.emulator.blobs import SignedTarget, crc32c_b64
+from nexus_async.emulator.blobs import SignedTarget, UrlSigner, crc32c_b64
 from nexus_async.emulator.errors import (
     StorageError,
     bad_request,
@@ -131,6 +133,54 @@ class UploadMixin(AnnotationMixin):
             self.now() + self.config.upload_url_ttl_ms,
             {"x-nexus-size": str(item.size), "x-nexus-closes": str(session.expires_at)},
         )
+
+    def signed_item_uploads(
+        self, session: UploadSession, signer: UrlSigner
+    ) -> Iterator[tuple[UploadItem, str, str, dict[str, str], int]]:
+        """(item, its filename as JSON text, signed ``path?query``, headers, expiry) of every
+        item: what ``signer.sign(self.upload_target(session, item))`` gives, with what the
+        items share computed once per session (the hot part of creating a large session)."""
+        expires = self.now() + self.config.upload_url_ttl_ms
+        closes = session.expires_at
+        prefix = f"/_storage/ingest/{session.id}/"
+        link_head = '{"session": ' + json.dumps(session.id) + ', "filename": '
+        hashes: dict[int, str] = {}
+        for item in session.items:
+            mime, size, index, filename = item.mime, item.size, item.index, item.filename
+            if (
+                filename.isascii()
+                and filename.isprintable()
+                and '"' not in filename
+                and "\\" not in filename
+            ):
+                quoted = f'"{filename}"'  # what json.dumps gives, without its call
+            else:
+                quoted = json.dumps(filename)
+            link = binascii.b2a_base64(f"{link_head}{quoted}}}".encode(), newline=False).decode()
+            if item.crc32c:
+                digest = hashes.get(item.crc32c)
+                if digest is None:
+                    digest = hashes[item.crc32c] = "crc32c=" + crc32c_b64(item.crc32c & 0xFFFFFFFF)
+                headers = {
+                    "content-type": mime,
+                    "x-goog-hash": digest,
+                    "x-goog-meta-datature-upload": link,
+                }
+                names = "content-type%3Bx-goog-hash%3Bx-goog-meta-datature-upload"
+                hashed = f"x-goog-hash:{digest.strip()}\n"
+            else:
+                headers = {"content-type": mime, "x-goog-meta-datature-upload": link}
+                names = "content-type%3Bx-goog-meta-datature-upload"
+                hashed = ""
+            signature = signer.mac(
+                f"PUT\n{prefix}{index}\n{expires}\ncontent-type:{mime.strip()}\n{hashed}"
+                f"x-goog-meta-datature-upload:{link}\nx-nexus-closes={closes}\nx-nexus-size={size}"
+            )
+            url = (
+                f"{prefix}{index}?X-Goog-Expires={expires}&X-Goog-SignedHeaders={names}"
+                f"&x-nexus-size={size}&x-nexus-closes={closes}&X-Goog-Signature={signature}"
+            )
+            yield item, quoted, url, headers, expires
 
     # -- session state ---------------------------------------------------------------
 

@@ -38,6 +38,10 @@ _REASONS = {
 }
 
 
+_OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+"""The answer to almost every upload, encoded once."""
+
+
 def _error(error: StorageError) -> Reply:
     body = error.xml().encode()
     return error.status, [(b"content-type", b"application/xml")], body
@@ -107,13 +111,14 @@ class StorageProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         """Verify the request and start the transfer (or decide its fault)."""
         url = httptools.parse_url(self._url)
-        self._path = unquote(url.path.decode("latin-1"))
+        path = url.path.decode("latin-1")
+        self._path = path = unquote(path) if "%" in path else path
         method = self._parser.get_method().decode("ascii")
         rule = self._rule = self._pick_fault(method, self._path)
         if rule is not None and rule.when == "before" and (rule.drop or rule.status):
             return  # the handler does not run: the body is discarded
         query = parse_storage_query((url.query or b"").decode("latin-1"))
-        request = StorageRequest(method, self._path, query, self._headers)
+        request = StorageRequest(method, path, query, self._headers)
         try:
             transfer = self._plane.begin(request)
         except StorageError as error:
@@ -135,9 +140,8 @@ class StorageProtocol(asyncio.Protocol):
         reply = self._reply
         if upload is not None:
             try:
-                reply = (200, [], b"")
-                for name, value in upload.finish().items():
-                    reply[1].append((name.lower().encode(), value.encode()))
+                headers = upload.finish()
+                reply = (200, [(k.lower().encode(), v.encode()) for k, v in headers.items()], b"")
             except StorageError as error:
                 reply = _error(error)
         keep_alive = self._parser.should_keep_alive()
@@ -145,6 +149,9 @@ class StorageProtocol(asyncio.Protocol):
         self._on_done()
         self._reset()
         if rule is None:
+            if keep_alive and (reply is None or reply == (200, [], b"")):
+                self._write(_OK_KEEP_ALIVE)
+                return
             self._write(_encode(reply or (200, [], b""), keep_alive))
             if not keep_alive:
                 self._close()

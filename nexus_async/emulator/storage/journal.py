@@ -5,6 +5,8 @@ request, so lines of different workers never interleave); the API process reads 
 when it next answers a request. Records: ``["r", new_header_names]`` a storage request,
 ``["b", size]`` bytes received, ``["c"]`` a checksum failure, ``["s"]`` a size mismatch,
 ``["a", session_id, index, time_ms]`` an item arrived, ``["f", rule_id]`` a fault triggered.
+The records are JSON arrays, one per line, so that the reader parses a whole batch of lines
+with one ``json.loads``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class JournalWriter:
         """Queue one record."""
         self._lines.append(json.dumps(record, separators=(",", ":")))
 
+    def arrival(self, session_id: str, index: int, at_ms: int) -> None:
+        """Item ``index`` of ``session_id`` was stored at ``at_ms``."""
+        self._lines.append(f'["a",{json.dumps(session_id)},{index:d},{at_ms:d}]')
+
     def flush(self) -> None:
         """Append the queued records."""
         if self._lines:
@@ -45,13 +51,17 @@ class JournalWriter:
 
     def count_storage_request(self, header_names: Iterable[str]) -> None:
         """A request; header names are sent once per worker."""
-        new = [name for name in header_names if name not in self._seen_headers]
-        self._seen_headers.update(new)
+        seen = self._seen_headers
+        if seen.issuperset(header_names):
+            self._lines.append('["r",[]]')
+            return
+        new = [name for name in header_names if name not in seen]
+        seen.update(new)
         self.add("r", new)
 
     def count_storage_bytes(self, size: int) -> None:
         """A body arrived."""
-        self.add("b", size)
+        self._lines.append(f'["b",{size:d}]')
 
     def count_checksum_failure(self) -> None:
         """A CRC-32C mismatch."""
@@ -82,7 +92,10 @@ class JournalReader:
             return []
         data = self._partial + b"".join(chunks)
         complete, _, self._partial = data.rpartition(b"\n")
-        return [json.loads(line) for line in complete.split(b"\n") if line]
+        if not complete:
+            return []
+        records: list[list[Any]] = json.loads(b"[" + complete.replace(b"\n", b",") + b"]")
+        return records
 
     def restart(self) -> None:
         """Empty the journal (emulator reset)."""

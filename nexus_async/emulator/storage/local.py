@@ -43,7 +43,7 @@ class LocalBackend:
         if exclusive and fresh.written:
             raise FileExistsError(slot.blob)
         blob.commit(exclusive=exclusive)
-        return self.state.storage_commit(slot.context, slot.blob, size, crc)
+        return self.state.storage_commit(slot.context, slot.context.blob, size, crc)
 
     def failed(self, slot: Slot, reason: str) -> None:
         """A dataset whose NDJSON was refused fails its upload."""

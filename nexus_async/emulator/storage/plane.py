@@ -7,6 +7,7 @@ A backend decides what a storage path means (``LocalBackend``: the API state of 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,18 +36,19 @@ def parse_storage_query(raw: str) -> dict[str, str]:
     for segment in raw.split("&"):
         key, sep, value = segment.partition("=")
         if sep:
-            query[unquote(key)] = unquote(value) if "%" in value else value
+            query[unquote(key) if "%" in key else key] = unquote(value) if "%" in value else value
     return query
 
 
 @dataclass(frozen=True)
 class Slot:
     """The object a verified PUT writes: where, its declared size (None when unknown), whether
-    it exists already, whether it may only be written once; ``context`` is the backend's own."""
+    it exists already (None: look at the blob store, only done for exclusive writes), whether it
+    may only be written once; ``context`` is the backend's own."""
 
-    blob: Path
+    blob: str | Path
     expected_size: int | None
-    exists: bool
+    exists: bool | None
     write_once: bool
     context: object = None
 
@@ -191,6 +193,6 @@ class StoragePlane:
         declared = declared_crc(request.headers)
         slot = backend.slot(segments, request.query)
         exclusive = request.headers.get("x-goog-if-generation-match") == "0" or slot.write_once
-        if slot.exists and exclusive:
+        if exclusive and (os.path.exists(slot.blob) if slot.exists is None else slot.exists):
             raise StorageError(412, "PreconditionFailed", "The object already exists")
         return Upload(backend, slot, declared, exclusive)

@@ -22,22 +22,33 @@ from nexus_async.emulator.faults import FaultRule, FaultSet
 from nexus_async.emulator.storage.http import StorageProtocol
 from nexus_async.emulator.storage.journal import JournalWriter
 from nexus_async.emulator.storage.plane import StoragePlane
-from nexus_async.emulator.storage.worker_backend import WorkerBackend, control_dir
+from nexus_async.emulator.storage.worker_backend import FAULTS, Versions, WorkerBackend, control_dir
 
 
 class SharedFaults:
-    """The API's fault rules as published in ``faults.json``, reloaded when it changes; a
-    rule's ``times`` is shared by all workers through one claim file per trigger."""
+    """The API's fault rules as published in ``faults.json``, reloaded when it changes (the
+    shared ``Versions`` counter says when, without a system call); a rule's ``times`` is shared
+    by all workers through one claim file per trigger."""
 
-    def __init__(self, root: Path, journal: JournalWriter) -> None:
+    def __init__(
+        self, root: Path, journal: JournalWriter, versions: Versions | None = None
+    ) -> None:
         self.faults = FaultSet()
         self._file = control_dir(root) / "faults.json"
         self._claims = control_dir(root) / "claims"
         self._journal = journal
+        self._versions = versions
+        self._published = -1
         self._version: int | None = None
 
     def refresh(self) -> None:
         """Reload the rules if the API published new ones."""
+        if self._versions is not None:
+            published = self._versions.get(FAULTS)
+            if published == self._published:
+                return
+            self._published = published
+            self._version = None  # the counter moved: read the file whatever its mtime
         try:
             version = self._file.stat().st_mtime_ns
         except FileNotFoundError:
@@ -75,10 +86,11 @@ async def serve(settings: dict[str, Any]) -> None:
     root = Path(settings["root"])
     blobs = BlobStore(root)
     journal = JournalWriter(control_dir(root) / "journal")
-    faults = SharedFaults(root, journal)
+    versions = Versions(root)
+    faults = SharedFaults(root, journal, versions)
     plane = StoragePlane(
         UrlSigner(bytes.fromhex(settings["secret"])),
-        WorkerBackend(blobs, SystemClock(), journal),
+        WorkerBackend(blobs, SystemClock(), journal, versions),
     )
     loop = asyncio.get_running_loop()
     sock = socket.socket(fileno=settings["fd"])
@@ -93,6 +105,7 @@ async def serve(settings: dict[str, Any]) -> None:
     await stop.wait()
     server.close()
     journal.close()
+    versions.close()
 
 
 def main() -> int:

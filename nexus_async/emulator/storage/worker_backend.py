@@ -7,7 +7,9 @@ URL keeps pointing at the API process.
 
 from __future__ import annotations
 
+import mmap
 import os
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -31,6 +33,44 @@ def closed_marker(root: Path, session_id: str) -> Path:
     return control_dir(root) / "closed" / session_id
 
 
+FAULTS = 0
+"""Slot of ``Versions`` bumped whenever the API publishes new fault rules."""
+CLOSED = 1
+"""Slot of ``Versions`` bumped whenever an upload session closes (or the emulator resets)."""
+_SLOTS = struct.Struct("=QQ")
+
+
+class Versions:
+    """Two counters in a small shared file mapped into memory by the API process (which bumps
+    them) and by every storage worker (which reads them without a system call): a worker only
+    re-reads ``faults.json`` or stats a closed-session marker when a counter moved."""
+
+    def __init__(self, root: Path, *, writable: bool = False) -> None:
+        path = control_dir(root) / "versions"
+        if writable and (not path.exists() or path.stat().st_size != _SLOTS.size):
+            path.write_bytes(bytes(_SLOTS.size))
+        fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+        try:
+            access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+            self._map = mmap.mmap(fd, _SLOTS.size, access=access)
+        finally:
+            os.close(fd)
+
+    def get(self, slot: int) -> int:
+        """The current value of a counter."""
+        return int(_SLOTS.unpack_from(self._map)[slot])
+
+    def bump(self, slot: int) -> None:
+        """Advance a counter (API process only)."""
+        values = list(_SLOTS.unpack_from(self._map))
+        values[slot] += 1
+        _SLOTS.pack_into(self._map, 0, *values)
+
+    def close(self) -> None:
+        """Unmap."""
+        self._map.close()
+
+
 class ItemRef(NamedTuple):
     """The item a worker's slot stands for."""
 
@@ -42,10 +82,22 @@ class ItemRef(NamedTuple):
 class WorkerBackend:
     """Resolves item uploads statelessly and reports them through the journal."""
 
-    def __init__(self, blobs: BlobStore, clock: Clock, journal: JournalWriter) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        clock: Clock,
+        journal: JournalWriter,
+        versions: Versions | None = None,
+    ) -> None:
         self.blobs = blobs
         self.clock = clock
         self.journal = journal
+        self._versions = versions
+        self._closed_dir = os.fspath(control_dir(blobs.root) / "closed")
+        self._open: set[str] = set()
+        """Sessions seen open at ``_open_version`` of the closed counter (sessions never reopen,
+        so the set stays true until the counter moves)."""
+        self._open_version = -1
 
     @property
     def counters(self) -> JournalWriter:
@@ -57,7 +109,8 @@ class WorkerBackend:
         return self.clock.now_ms()
 
     def slot(self, segments: list[str], query: Mapping[str, str]) -> Slot:
-        """An item of an open session (403 closed, 404 anything else)."""
+        """An item of an open session (403 closed, 404 anything else); whether the blob exists
+        is left to the plane (it only matters for exclusive writes)."""
         if len(segments) != 3 or segments[0] != "ingest" or not segments[2].isdigit():
             raise StorageError(404, "NoSuchKey")
         session_id, index = segments[1], int(segments[2])
@@ -67,12 +120,26 @@ class WorkerBackend:
         except (KeyError, ValueError):
             raise StorageError(404, "NoSuchKey") from None
         self._check_open(session_id, closes)
-        blob = self.blobs.ingest_path(session_id, index)
-        return Slot(blob, size, os.path.exists(blob), False, ItemRef(session_id, index, closes))
+        blob = self.blobs.ingest_name(session_id, index)
+        return Slot(blob, size, None, False, ItemRef(session_id, index, closes))
 
     def _check_open(self, session_id: str, closes: int) -> None:
-        if self.now() >= closes or os.path.exists(closed_marker(self.blobs.root, session_id)):
+        if self.now() >= closes or self._closed(session_id):
             raise StorageError(403, "AccessDenied", "The upload session is closed")
+
+    def _closed(self, session_id: str) -> bool:
+        if self._versions is None:
+            return os.path.exists(f"{self._closed_dir}/{session_id}")
+        version = self._versions.get(CLOSED)
+        if version != self._open_version:
+            self._open.clear()
+            self._open_version = version
+        elif session_id in self._open:
+            return False
+        if os.path.exists(f"{self._closed_dir}/{session_id}"):
+            return True
+        self._open.add(session_id)
+        return False
 
     def commit(
         self, slot: Slot, blob: BlobWriter, size: int, crc: int, exclusive: bool
@@ -82,7 +149,7 @@ class WorkerBackend:
         session_id, index, closes = slot.context
         self._check_open(session_id, closes)
         blob.commit(exclusive=exclusive)
-        self.journal.add("a", session_id, index, self.now())
+        self.journal.arrival(session_id, index, self.now())
         return {}
 
     def failed(self, slot: Slot, reason: str) -> None:

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_async.emulator.faults import FaultRule
 from nexus_async.emulator.storage.journal import JournalReader
-from nexus_async.emulator.storage.worker_backend import closed_marker, control_dir
+from nexus_async.emulator.storage.worker_backend import (
+    CLOSED,
+    FAULTS,
+    Versions,
+    closed_marker,
+    control_dir,
+)
 
 if TYPE_CHECKING:
     import socket
@@ -37,6 +43,7 @@ class StorageWorkers:
         (self._control / "closed").mkdir(parents=True, exist_ok=True)
         (self._control / "claims").mkdir(parents=True, exist_ok=True)
         self._journal = JournalReader(self._control / "journal")
+        self._versions = Versions(root, writable=True)
         self._publish(emulator.faults.rules)
         emulator.faults.change_listeners.append(self._publish)
         emulator.state.session_closed_listeners.append(self._mark_closed)
@@ -79,14 +86,17 @@ class StorageWorkers:
         temp = self._control / "faults.json.part"
         temp.write_text(json.dumps([{"id": r.id, "spec": r.spec} for r in rules]))
         os.replace(temp, self._control / "faults.json")
+        self._versions.bump(FAULTS)
 
     def _mark_closed(self, session_id: str) -> None:
         closed_marker(self.emulator.blobs.root, session_id).touch()
+        self._versions.bump(CLOSED)  # after the marker: a worker that sees the bump sees it
 
     def reset(self) -> None:
         """After an emulator reset: forget markers and journal (the blobs are gone)."""
         shutil.rmtree(self._control / "closed", ignore_errors=True)
         (self._control / "closed").mkdir(exist_ok=True)
+        self._versions.bump(CLOSED)
         self._journal.restart()
         self._publish(self.emulator.faults.rules)
 
@@ -127,3 +137,4 @@ class StorageWorkers:
             if process.stdout is not None:
                 process.stdout.close()
         self._journal.close()
+        self._versions.close()
