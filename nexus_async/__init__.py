@@ -120,3 +120,15 @@ __all__ = [
     "Workspace",
     "__version__",
 ]
+
+
+def _public_modules() -> None:
+    """Name the public module in reprs and tracebacks (``nexus_async.AsyncClient``, not
+    ``nexus_async._client.AsyncClient``); pickling finds the classes there too."""
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and obj.__module__.startswith("nexus_async._"):
+            obj.__module__ = __name__
+
+
+_public_modules()

@@ -19,3 +19,31 @@ def test_every_exception_derives_from_the_root() -> None:
         obj = getattr(nexus_async, name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, nexus_async.NexusError), name
+
+
+def test_nexus_async_types_re_exports_every_model_and_params_dict() -> None:
+    import importlib
+    import pkgutil
+
+    import nexus_async.types as types
+
+    exported: set[str] = set()
+    for info in pkgutil.iter_modules(types.__path__):
+        module = importlib.import_module(f"nexus_async.types.{info.name}")
+        exported.update(module.__all__)
+        for name in module.__all__:
+            assert getattr(types, name) is getattr(module, name), name
+    assert sorted(types.__all__) == types.__all__  # ordered
+    assert set(types.__all__) == exported  # complete, nothing extra
+
+
+def test_public_classes_name_the_public_module() -> None:
+    import pickle
+
+    assert repr(nexus_async.AsyncClient) == "<class 'nexus_async.AsyncClient'>"
+    error = nexus_async.InvalidInputError("bad")
+    assert type(pickle.loads(pickle.dumps(error))) is nexus_async.InvalidInputError
+    for name in nexus_async.__all__:
+        obj = getattr(nexus_async, name)
+        if isinstance(obj, type):
+            assert not obj.__module__.startswith("nexus_async._"), name
