@@ -4,10 +4,11 @@ anyio 4 wraps every error of a task group in an ``ExceptionGroup``. When only on
 happened (the others are the cancellations it caused), callers should see that error itself,
 typed as documented; several distinct errors still come out as a group.
 
-:func:`create_then_rollback` is the one lifecycle of server resources the SDK creates (upload
-sessions, import sessions, multipart uploads, datasets): the creating request runs shielded
-for a bounded grace (so its id is learned and the resource rolled back), never its retries or
-waits, and the rollback is shielded and bounded too.
+:func:`shielded_call` and :func:`rollback_on_failure` are the one lifecycle of the server
+resources the SDK creates (upload sessions, import sessions, multipart uploads, datasets): the
+creating request runs shielded for a bounded grace once it went out (so its id is learned and
+the resource rolled back), never its retries or waits, and the rollback is shielded and bounded
+too.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ async def shielded_call(
         )
     """
     shield = anyio.CancelScope(shield=True)
-    started = sent = abandoned = False
+    sent = abandoned = False
     results: list[ResultT] = []
     done = anyio.Event()
 
@@ -160,11 +161,9 @@ async def shielded_call(
         sent = True
 
     async def run() -> None:
-        nonlocal started
         try:
             if abandoned:
                 return
-            started = True
             _SENT_HOOK.set(mark_sent)  # this task's own context
             with shield:
                 result = await call()
@@ -181,7 +180,7 @@ async def shielded_call(
             abandoned = True
             if not sent:
                 shield.cancel()  # nothing went out: nothing to learn
-            elif started:
+            else:
                 shield.deadline = min(shield.deadline, anyio.current_time() + grace)
             raise
     await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile fires here

@@ -48,7 +48,7 @@ from nexus_async._exceptions import (
 )
 from nexus_async._transport import Transport
 from nexus_async._validation import check_bool, check_bytes, check_seconds
-from nexus_async.polling import PollSchedule, poll_until_done
+from nexus_async.polling import PollSchedule
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.types.uploads import UploadSessionAsset
 from nexus_async.uploads.conversions import MedicalConverter, medical_stem, require_medical_extra
@@ -68,6 +68,7 @@ from nexus_async.uploads.server_sessions import (
     create_server_session,
     project_is_rgbd,
     upload_poll_schedule,
+    wait_until_processed,
 )
 from nexus_async.uploads.storage import StorageClient
 from nexus_async.uploads.transfers import failures_as_upload_error, notify, transfer_each
@@ -494,8 +495,8 @@ class UploadSession:
                     lambda batch: self._upload_batch(storage, batch),
                     limit=BATCH_CONCURRENCY,
                 )
-            if self._failed:
-                raise UploadError(message.format(count=len(self._failed)), failed=self._failed)
+        if self._failed:  # every batch ran to its end
+            raise UploadError(message.format(count=len(self._failed)), failed=self._failed)
 
     def _is_multipart(self, file: LocalFile) -> bool:
         return file.size > self.multipart_threshold and file.path is not None
@@ -556,19 +557,10 @@ class UploadSession:
         after the server stored it, then retried and refused as a replay, is not a failure:
         once every file that surely arrived is processed, the files the session still waits
         for are the ones missing; when their count does not tell which, each is looked up."""
-        surely_arrived = len(batch) - len(failed)
-
-        def settled(op: Operation) -> str:
-            counts = op.status.progress.with_status
-            done = counts.Finished + counts.Errored
-            return "settled" if counts.Running == 0 and done >= surely_arrived else "busy"
-
-        op = await poll_until_done(
-            lambda: self._operations.get(session.op_id),
-            state_of=settled,
-            succeeded={"settled"},
-            failed=(),
-            resource_id=session.op_id,
+        op = await wait_until_processed(
+            self._operations,
+            session.op_id,
+            arrived=len(batch) - len(failed),
             timeout=self._timeout,
             schedule=self._poll_schedule,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from nexus_async._concurrency import for_each_bounded, shielded_call
 from nexus_async._constants import (
@@ -21,7 +22,7 @@ from nexus_async._constants import (
 )
 from nexus_async._exceptions import APIResponseError, ConflictError, NexusError
 from nexus_async._transport import Transport, api_path
-from nexus_async.polling import PollSchedule
+from nexus_async.polling import PollSchedule, poll_until_done
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.uploads import UploadSession as UploadSessionResponse
 from nexus_async.uploads.checksums import crc32c_to_signed_int
@@ -35,7 +36,12 @@ __all__ = [
     "project_is_rgbd",
     "session_item",
     "upload_poll_schedule",
+    "wait_until_processed",
 ]
+
+if TYPE_CHECKING:
+    from nexus_async.resources.operations import Operations
+    from nexus_async.types.operations import Operation
 
 logger = logging.getLogger("nexus_async")
 
@@ -53,6 +59,34 @@ def upload_poll_schedule(schedule: PollSchedule | None) -> PollSchedule:
     ``_constants``); pass a PollSchedule to trade lag for fewer requests."""
     return schedule or PollSchedule(
         first_delay=UPLOAD_POLL_FIRST_DELAY, max_delay=UPLOAD_POLL_MAX_DELAY
+    )
+
+
+async def wait_until_processed(
+    operations: Operations,
+    op_id: str,
+    *,
+    arrived: int,
+    timeout: float | None,
+    schedule: PollSchedule,
+) -> Operation:
+    """Poll an upload session's operation until the ``arrived`` files known to have reached
+    storage are processed (Finished or Errored) and none is Running. What is still Queued then
+    never arrived (or, after a cancel, shows as Cancelled)."""
+
+    def settled(op: Operation) -> str:
+        counts = op.status.progress.with_status
+        done = counts.Finished + counts.Errored
+        return "settled" if counts.Running == 0 and done >= arrived else "busy"
+
+    return await poll_until_done(
+        lambda: operations.get(op_id),
+        state_of=settled,
+        succeeded={"settled"},
+        failed=(),
+        resource_id=op_id,
+        timeout=timeout,
+        schedule=schedule,
     )
 
 

@@ -71,8 +71,7 @@ from nexus_async._exceptions import (
 )
 from nexus_async._transport import Transport
 from nexus_async._validation import check_seconds
-from nexus_async.polling import PollSchedule, poll_until_done
-from nexus_async.types.operations import Operation
+from nexus_async.polling import PollSchedule
 from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
 from nexus_async.uploads.metadata import validate_custom_metadata, validate_positive_ints
 from nexus_async.uploads.multipart import upload_multipart
@@ -82,6 +81,7 @@ from nexus_async.uploads.server_sessions import (
     create_server_session,
     project_is_rgbd,
     upload_poll_schedule,
+    wait_until_processed,
 )
 from nexus_async.uploads.storage import StorageClient
 
@@ -429,16 +429,10 @@ class AssetUploader:
         if sent == 0:
             return None
 
-        def settled(op: Operation) -> str:
-            counts = op.status.progress.with_status
-            return "busy" if counts.Queued or counts.Running else "settled"
-
-        op = await poll_until_done(
-            lambda: self._operations.get(op_id),
-            state_of=settled,
-            succeeded={"settled"},
-            failed=(),
-            resource_id=op_id,
+        op = await wait_until_processed(
+            self._operations,
+            op_id,
+            arrived=sent,
             timeout=self._timeout,
             schedule=self._poll_schedule,
         )
