@@ -77,7 +77,8 @@ async def wait_until_processed(
     def settled(op: Operation) -> str:
         counts = op.status.progress.with_status
         done = counts.Finished + counts.Errored
-        return "settled" if counts.Running == 0 and done >= arrived else "busy"
+        waiting = counts.Queued > 0 and done < arrived
+        return "busy" if counts.Running or waiting else "settled"
 
     return await poll_until_done(
         lambda: operations.get(op_id),
