@@ -8,6 +8,9 @@ Example::
         workspace = await client.get_info()
 """
 
+import inspect
+import typing
+
 from nexus_async import api_types as ApiTypes
 from nexus_async._client import AsyncClient
 from nexus_async._exceptions import (
@@ -124,10 +127,18 @@ __all__ = [
 
 def _public_modules() -> None:
     """Name the public module in reprs and tracebacks (``nexus_async.AsyncClient``, not
-    ``nexus_async._client.AsyncClient``); pickling finds the classes there too."""
+    ``nexus_async._client.AsyncClient``); pickling finds the classes there too.
+
+    A class's own annotations are resolved first, in the module that defined them: afterwards
+    ``typing.get_type_hints`` would look their names up here (``status_code: Literal[404]``).
+    """
     for name in __all__:
         obj = globals()[name]
         if isinstance(obj, type) and obj.__module__.startswith("nexus_async._"):
+            own = inspect.get_annotations(obj)
+            if own:
+                hints = typing.get_type_hints(obj)
+                obj.__annotations__ = {key: hints[key] for key in own}
             obj.__module__ = __name__
 
 

@@ -19,7 +19,7 @@ from nexus_async._exceptions import ConfigurationError
 from nexus_async._http import api_timeout
 from nexus_async._logging import configure_from_env
 from nexus_async._retry import RetryPolicy
-from nexus_async._transport import RequestOptions, Transport
+from nexus_async._transport import Connections, RequestOptions, Transport
 from nexus_async.resources.projects import Project
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workspace import Workspace
@@ -49,6 +49,23 @@ def _mtls_pair(certificate: str | None, private_key: str | None) -> tuple[str, s
     return None
 
 
+def _connections(
+    secret_key: str | None,
+    timeout: httpx.Timeout,
+    http_client: httpx.AsyncClient | None,
+    certificate: str | None,
+    private_key: str | None,
+) -> Connections:
+    secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
+    cert = _mtls_pair(certificate, private_key)
+    if secret_key is None and cert is None:
+        raise ConfigurationError(
+            f"No credentials: pass secret_key=..., set ${SECRET_KEY_ENV}, or give the "
+            "mTLS certificate and private key files"
+        )
+    return Connections(secret_key=secret_key, timeout=timeout, http_client=http_client, cert=cert)
+
+
 class AsyncClient:
     """An asynchronous client of the Nexus API. One client is safe to share across tasks.
 
@@ -73,6 +90,9 @@ class AsyncClient:
             page = await project.assets.list({"limit": 10})
     """
 
+    _transport: Transport
+    _creation_limits: SessionCreationLimits
+
     def __init__(
         self,
         secret_key: str | None = None,
@@ -84,27 +104,33 @@ class AsyncClient:
         mtls_certificate_file_path: str | None = None,
         mtls_private_key_file_path: str | None = None,
         upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
+        _shares_with: AsyncClient | None = None,
     ) -> None:
         configure_from_env()
-        secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
-        cert = _mtls_pair(mtls_certificate_file_path, mtls_private_key_file_path)
-        if secret_key is None and cert is None:
-            raise ConfigurationError(
-                f"No credentials: pass secret_key=..., set ${SECRET_KEY_ENV}, or give the "
-                "mTLS certificate and private key files"
-            )
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
         self.endpoint = _endpoint(endpoint)
+        if _shares_with is None:
+            connections = _connections(
+                secret_key,
+                api_timeout(timeout),
+                http_client,
+                mtls_certificate_file_path,
+                mtls_private_key_file_path,
+            )
+            retry = RetryPolicy(max_retries=max_retries)
+            self._creation_limits = SessionCreationLimits(upload_sessions_per_window)
+        else:  # made by with_options: the same credentials, pools and upload-session budget
+            connections = _shares_with._transport.connections
+            retry = _shares_with._transport.retry.replace(max_retries=max_retries)
+            self._creation_limits = _shares_with._creation_limits
         self._transport = Transport(
             base_url=self.endpoint,
-            secret_key=secret_key,
             timeout=api_timeout(timeout),
-            retry=RetryPolicy(max_retries=max_retries),
-            http_client=http_client,
-            cert=cert,
+            retry=retry,
+            connections=connections,
+            closes_connections=_shares_with is None,
         )
-        self._creation_limits = SessionCreationLimits(upload_sessions_per_window)
 
     def __repr__(self) -> str:
         return f"AsyncClient(endpoint={self.endpoint!r})"
@@ -136,20 +162,17 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> AsyncClient:
-        """A client with other defaults that shares this client's connections. Example::
+        """A client with other defaults, built and checked like any other, that shares this
+        client's credentials, connections and upload-session budget. Example::
 
         patient = client.with_options(timeout=300, max_retries=8)
         """
-        derived = object.__new__(AsyncClient)
-        derived.endpoint = self.endpoint
-        derived._creation_limits = self._creation_limits
-        retry = (
-            None if max_retries is None else self._transport.retry.replace(max_retries=max_retries)
+        return AsyncClient(
+            endpoint=self.endpoint,
+            timeout=self._transport.timeout if timeout is None else timeout,
+            max_retries=self._transport.retry.max_retries if max_retries is None else max_retries,
+            _shares_with=self,
         )
-        derived._transport = self._transport.with_options(
-            timeout=None if timeout is None else api_timeout(timeout), retry=retry
-        )
-        return derived
 
     async def get_info(self, **options: Unpack[RequestOptions]) -> Workspace:
         """The workspace of the secret key."""

@@ -13,6 +13,9 @@ DEFAULT_BASE_URL: Final = "https://api.datature.io"
 BASE_URL_ENV: Final = "DATATURE_API_BASE_URL"
 SECRET_KEY_ENV: Final = "NEXUS_SECRET_KEY"
 SECRET_KEY_HEADER: Final = "Secret-Key"
+REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id")
+"""Response headers read (in order) for ``APIStatusError.request_id``; the API documents none,
+so these are the common spellings, and ``request_id`` is None when the server sends neither."""
 PROJECT_ID_PREFIX: Final = "proj_"
 
 # --- Timeouts (seconds) ----------------------------------------------------------------------

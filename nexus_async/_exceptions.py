@@ -46,11 +46,11 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from nexus_async._constants import SECRET_KEY_HEADER
+from nexus_async._constants import REQUEST_ID_HEADERS, SECRET_KEY_HEADER
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -246,8 +246,15 @@ class APIStatusError(APIError):
         code: the ``code`` field of the error body (e.g. ``"ResourceNotFoundError"``), if any.
         body: the parsed JSON body, or the raw text when it was not JSON.
         retry_after: seconds the server asked to wait (``Retry-After``), if it said.
+        request_id: the server's id of the request (an ``X-Request-Id`` or ``Request-Id``
+            response header), to quote when asking for support; None when it sent none.
         response: the :class:`httpx.Response`.
+
+    Each status has its own subclass whose ``status_code`` is a ``Literal`` (``NotFoundError``
+    has ``Literal[404]``), so a type checker knows the status in an ``except`` block.
     """
+
+    status_code: int
 
     def __init__(
         self,
@@ -266,6 +273,7 @@ class APIStatusError(APIError):
         self.body = body
         self.code = code
         self.retry_after = retry_after
+        self.request_id = _request_id(response)
 
     def __str__(self) -> str:
         request = self.request
@@ -273,9 +281,10 @@ class APIStatusError(APIError):
         return f"{self.status_code} {self.message}{where}{self._hint()}"
 
     def __repr__(self) -> str:
+        request_id = "" if self.request_id is None else f", request_id={self.request_id!r}"
         return (
             f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, "
-            f"message={self.message!r})"
+            f"message={self.message!r}{request_id})"
         )
 
     def _hint(self) -> str:
@@ -290,25 +299,37 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400: the API refused the request as malformed or invalid."""
 
+    status_code: Literal[400]
+
 
 class AuthenticationError(APIStatusError):
     """401: the credentials were not accepted."""
+
+    status_code: Literal[401]
 
 
 class ForbiddenError(APIStatusError):
     """403: the key has no access to the resource (wrong key, or another workspace)."""
 
+    status_code: Literal[403]
+
 
 class NotFoundError(APIStatusError):
     """404: the resource does not exist in this project."""
+
+    status_code: Literal[404]
 
 
 class ConflictError(APIStatusError):
     """409: the resource is not in a state that allows the request."""
 
+    status_code: Literal[409]
+
 
 class UnprocessableEntityError(APIStatusError):
     """422: the request was well-formed but semantically invalid."""
+
+    status_code: Literal[422]
 
 
 class RateLimitError(APIStatusError):
@@ -319,9 +340,19 @@ class RateLimitError(APIStatusError):
     ``"ClientRateLimit"`` and ``retry_after`` the wait it refused.
     """
 
+    status_code: Literal[429]
+
 
 class InternalServerError(APIStatusError):
     """5xx: the server failed."""
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(name)
+        if value:
+            return value
+    return None
 
 
 class APIResponseError(APIError):
@@ -333,6 +364,7 @@ class APIResponseError(APIError):
             response.request = self.request
         self.response = response
         self.status_code = None if response is None else response.status_code
+        self.request_id = None if response is None else _request_id(response)
 
 
 class StorageError(NexusError):

@@ -43,6 +43,7 @@ from nexus_async._exceptions import (
     ConflictError,
     ForbiddenError,
     InternalServerError,
+    InvalidInputError,
     NotFoundError,
     RateLimitError,
     UnprocessableEntityError,
@@ -52,7 +53,15 @@ from nexus_async._retry import RetryPolicy
 from nexus_async._validation import check_request_timeout, check_retries
 from nexus_async._version import __version__
 
-__all__ = ["RequestOptions", "Transport", "api_path", "encode_query", "user_agent"]
+__all__ = [
+    "Connections",
+    "RequestOptions",
+    "Transport",
+    "api_path",
+    "encode_query",
+    "merge_headers",
+    "user_agent",
+]
 
 logger = logging.getLogger("nexus_async")
 
@@ -75,12 +84,50 @@ class RequestOptions(TypedDict, total=False):
     Example::
 
         await project.assets.get("a.png", timeout=5, max_retries=0)
+        await project.assets.list(extra_headers={"X-Trace": "abc"}, extra_query={"beta": True})
     """
 
     timeout: float | None
     """Seconds for the whole request (connect, write, read); None keeps the client's default."""
     max_retries: int
     """How many times this call may be retried (0 disables retries)."""
+    extra_headers: Mapping[str, str]
+    """Headers added to this call's, replacing one of the same name (e.g. ``User-Agent``).
+    ``Secret-Key`` (set once, on the client) and the headers that frame the request (``Host``,
+    ``Content-Length``, ``Transfer-Encoding``, ``Connection``) are refused with
+    :class:`~nexus_async.InvalidInputError` before anything is sent, never silently replaced."""
+    extra_query: Mapping[str, object]
+    """Query parameters added to this call's, encoded the same way (a list becomes ``key[]``
+    items, None is left out); one of the same name replaces the method's own."""
+
+
+_REFUSED_EXTRA_HEADERS = frozenset(
+    name.lower()
+    for name in (SECRET_KEY_HEADER, "Host", "Content-Length", "Transfer-Encoding", "Connection")
+)
+
+
+def merge_headers(
+    headers: Mapping[str, str], extra_headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """``headers`` with ``extra_headers`` laid over them, names matched case-insensitively;
+    a refused or non-string header raises :class:`InvalidInputError` (see
+    :class:`RequestOptions`)."""
+    if not extra_headers:
+        return dict(headers)
+    merged = {name.lower(): (name, value) for name, value in headers.items()}
+    for name, value in extra_headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidInputError(
+                f"extra_headers must map str to str, got {name!r}: {type(value).__name__}"
+            )
+        if name.lower() in _REFUSED_EXTRA_HEADERS:
+            raise InvalidInputError(
+                f"extra_headers cannot set {name!r}: the secret key is set on the client, and "
+                "the other framing headers are computed from the request"
+            )
+        merged[name.lower()] = (name, value)
+    return dict(merged.values())
 
 
 def user_agent() -> str:
@@ -221,57 +268,74 @@ async def _trace_sending(event: str, info: dict[str, Any]) -> None:
         request_sent()
 
 
+class Connections:
+    """What a client and every client :meth:`~nexus_async.AsyncClient.with_options` derives
+    from it share: the credentials, the connection pools and the event loop they belong to.
+
+    It owns its pools unless an :class:`httpx.AsyncClient` was injected (then its owner closes
+    it, and rollbacks share it).
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_key: str | None,
+        timeout: httpx.Timeout,
+        http_client: httpx.AsyncClient | None = None,
+        cert: tuple[str, str] | None = None,
+    ) -> None:
+        self.headers = {"User-Agent": user_agent(), "Accept": "application/json"}
+        if secret_key:
+            self.headers[SECRET_KEY_HEADER] = secret_key
+        self.owns_http = http_client is None
+        self.loop = _LoopBinding()
+        self.http = http_client or build_http_client(
+            max_connections=API_MAX_CONNECTIONS, timeout=timeout, cert=cert
+        )
+        # Rollbacks (cancel a session, abort a multipart upload, ...) have connections of their
+        # own: they must not queue behind the calls whose failure they clean up after.
+        self.cleanup_http = http_client or build_http_client(
+            max_connections=CLEANUP_CONNECTIONS, timeout=timeout, cert=cert
+        )
+
+    def __repr__(self) -> str:
+        return f"Connections(owns_http={self.owns_http})"
+
+    async def aclose(self) -> None:
+        """Close the pools, if these connections created them."""
+        if self.owns_http:
+            await self.http.aclose()
+            await self.cleanup_http.aclose()
+
+
 class Transport:
     """Sends API requests. Shared by every resource of one client; safe for concurrent use.
 
-    It owns its :class:`httpx.AsyncClient` unless one was injected; :meth:`with_options`
-    derives transports that share the same connection pool.
+    Transports made on the same :class:`Connections` share its pools with their own defaults.
     """
 
     def __init__(
         self,
         *,
         base_url: str,
-        secret_key: str | None,
         timeout: httpx.Timeout,
         retry: RetryPolicy,
-        http_client: httpx.AsyncClient | None = None,
-        cert: tuple[str, str] | None = None,
+        connections: Connections,
+        closes_connections: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry
-        self._headers = {"User-Agent": user_agent(), "Accept": "application/json"}
-        if secret_key:
-            self._headers[SECRET_KEY_HEADER] = secret_key
-        self._owns_http = http_client is None
-        self._loop = _LoopBinding()
-        self._http = http_client or build_http_client(
-            max_connections=API_MAX_CONNECTIONS, timeout=timeout, cert=cert
-        )
-        # Rollbacks (cancel a session, abort a multipart upload, ...) have connections of their
-        # own: they must not queue behind the calls whose failure they clean up after.
-        self._cleanup_http = http_client or build_http_client(
-            max_connections=CLEANUP_CONNECTIONS, timeout=timeout, cert=cert
-        )
+        self.connections = connections
+        self._closes_connections = closes_connections
+        self._headers = connections.headers
+        self._owns_http = connections.owns_http
+        self._loop = connections.loop
+        self._http = connections.http
+        self._cleanup_http = connections.cleanup_http
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
-
-    def with_options(
-        self, *, timeout: httpx.Timeout | None = None, retry: RetryPolicy | None = None
-    ) -> Transport:
-        """A transport with other defaults that shares this one's connection pool."""
-        derived = object.__new__(Transport)
-        derived.base_url = self.base_url
-        derived.timeout = timeout or self.timeout
-        derived.retry = retry or self.retry
-        derived._headers = self._headers
-        derived._owns_http = False
-        derived._loop = self._loop
-        derived._http = self._http
-        derived._cleanup_http = self._cleanup_http
-        return derived
 
     @property
     def is_closed(self) -> bool:
@@ -279,10 +343,9 @@ class Transport:
         return self._http.is_closed
 
     async def aclose(self) -> None:
-        """Close the connection pool, if this transport created it."""
-        if self._owns_http:
-            await self._http.aclose()
-            await self._cleanup_http.aclose()
+        """Close the connection pools, if this transport is their closer and created them."""
+        if self._closes_connections:
+            await self.connections.aclose()
 
     @overload
     async def request(
@@ -295,6 +358,8 @@ class Transport:
         body: Mapping[str, Any] | None = ...,
         timeout: float | None = ...,
         max_retries: int | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
         cleanup: bool = ...,
     ) -> T: ...
 
@@ -309,6 +374,8 @@ class Transport:
         body: Mapping[str, Any] | None = ...,
         timeout: float | None = ...,
         max_retries: int | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
         cleanup: bool = ...,
     ) -> Any: ...
 
@@ -322,6 +389,8 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         cleanup: bool = False,
     ) -> T | Any:
         """Send one API call (with retries) and return its JSON, parsed into ``cast_to``.
@@ -333,9 +402,11 @@ class Transport:
         """
         check_request_timeout(timeout)
         check_retries(max_retries)
-        self._loop.check()
-        url = self.base_url + path + encode_query(query)
         content = json.dumps(body).encode() if body is not None else None
+        json_type = {"Content-Type": "application/json"} if content is not None else {}
+        headers = merge_headers({**self._headers, **json_type}, extra_headers)
+        self._loop.check()
+        url = self.base_url + path + encode_query({**(query or {}), **(extra_query or {})})
         policy = self.retry if max_retries is None else self.retry.replace(max_retries=max_retries)
         describe = f"{method} {path}"
         try:
@@ -343,7 +414,9 @@ class Transport:
                 idempotent=cleanup or method in IDEMPOTENT_METHODS, describe=describe
             ):
                 with attempt:
-                    response = await self._send(method, url, content, timeout, cleanup=cleanup)
+                    response = await self._send(
+                        method, url, headers, content, timeout, cleanup=cleanup
+                    )
                     data = _decode_success(response)
         except APIError as error:
             # Raised from here, the traceback shows the caller's line, not the retry machinery.
@@ -351,12 +424,16 @@ class Transport:
         return data if cast_to is None else self._cast(cast_to, data, response)
 
     async def _send(
-        self, method: str, url: str, content: bytes | None, timeout: float | None, *, cleanup: bool
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: float | None,
+        *,
+        cleanup: bool,
     ) -> httpx.Response:
         http = self._cleanup_http if cleanup else self._http
-        headers = self._headers
-        if content is not None:
-            headers = {**headers, "Content-Type": "application/json"}
         request = http.build_request(
             method,
             url,

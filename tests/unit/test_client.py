@@ -205,3 +205,32 @@ def test_nexus_log_turns_on_the_sdks_own_log_lines(
     finally:
         logger.setLevel(level)
         logger.handlers[:] = handlers
+
+
+async def test_with_options_builds_the_client_through_its_constructor(
+    api: respx.MockRouter, client: AsyncClient
+) -> None:
+    route = api.get("/workspace").respond(json=payloads.workspace())
+    patient = client.with_options(timeout=300)
+    assert type(patient) is AsyncClient
+    assert patient.endpoint == client.endpoint
+    assert patient._transport.timeout.read == 300
+    assert patient._transport.retry == client._transport.retry  # unchanged unless asked
+    assert patient._creation_limits is client._creation_limits  # one upload-session budget
+    await patient.get_info()
+    assert route.calls.last.request.headers["Secret-Key"] == SECRET
+
+
+async def test_with_options_checks_its_options_like_the_constructor(client: AsyncClient) -> None:
+    with pytest.raises(nexus_async.ConfigurationError, match="max_retries"):
+        client.with_options(max_retries=-1)
+
+
+async def test_with_options_of_a_derived_client_still_shares_the_pool(
+    client: AsyncClient,
+) -> None:
+    grandchild = client.with_options(timeout=5).with_options(max_retries=0)
+    assert grandchild._transport._http is client._transport._http
+    assert grandchild._transport.timeout.read == 5
+    await grandchild.aclose()
+    assert not client.is_closed
