@@ -62,8 +62,9 @@ from nexus_async.types.operations import Operation
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workflows import Workflow
 from nexus_async.types.workspace import Workspace
-from nexus_async.uploads.asset_session import UploadProgress
+from nexus_async.uploads.asset_session import UploadProgress, UploadSession
 from nexus_async.uploads.export_download import ArchiveLimits
+from nexus_async.uploads.import_session import ImportSession
 from nexus_async.uploads.uploader import AssetUploader, UploadedAsset
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "FailedFile",
     "FileTooLargeError",
     "ForbiddenError",
+    "ImportSession",
     "InternalServerError",
     "InvalidInputError",
     "InvalidMetadataError",
@@ -118,6 +120,7 @@ __all__ = [
     "UnsupportedFileError",
     "UploadError",
     "UploadProgress",
+    "UploadSession",
     "UploadedAsset",
     "Workflow",
     "Workspace",

@@ -39,8 +39,7 @@ from nexus_async.types.exports import (
     ExportedAnnotations,
     LocalAnnotations,
 )
-from nexus_async.types.imports import ImportSession as ImportSessionState
-from nexus_async.types.imports import ImportSessionLog
+from nexus_async.types.imports import ImportSessionInfo, ImportSessionLog
 from nexus_async.types.operations import Operation
 from nexus_async.types.params import (
     AnnotationExportParams,
@@ -302,7 +301,7 @@ class Annotations(ProjectResource):
 
     async def list_import_sessions(
         self, **options: Unpack[RequestOptions]
-    ) -> builtins.list[ImportSessionState]:
+    ) -> builtins.list[ImportSessionInfo]:
         """Every annotation import session of the project (not paginated).
 
         Example::
@@ -313,13 +312,13 @@ class Annotations(ProjectResource):
         return await self._transport.request(
             "GET",
             self._path("annotationimportsessions"),
-            cast_to=builtins.list[ImportSessionState],
+            cast_to=builtins.list[ImportSessionInfo],
             **options,
         )
 
     async def get_import_session(
         self, import_session_id: str, **options: Unpack[RequestOptions]
-    ) -> ImportSessionState:
+    ) -> ImportSessionInfo:
         """One import session's status and counts.
 
         Example::
@@ -330,7 +329,7 @@ class Annotations(ProjectResource):
         return await self._transport.request(
             "GET",
             self._path("annotationimportsessions", import_session_id),
-            cast_to=ImportSessionState,
+            cast_to=ImportSessionInfo,
             **options,
         )
 

@@ -1,5 +1,11 @@
 """Response models and request parameters, one family per module, all importable from here.
 
+Each name means one thing. A model of what the server answers is named for it, with ``Info``
+where the plain name is taken by what you hold or send: :class:`ProjectInfo` beside the handle
+:class:`nexus_async.Project`, :class:`UploadSessionInfo` and :class:`ImportSessionInfo` beside the
+sessions you add files to (:class:`nexus_async.UploadSession`, :class:`nexus_async.ImportSession`),
+:class:`AssetMetadataInfo` beside the request :class:`AssetUpdate` (``ApiTypes.AssetMetadata``).
+
 Example::
 
     from nexus_async.types import Asset, AssetUpdateParams, Operation
@@ -18,7 +24,7 @@ from nexus_async.types.assets import (
     AssetFilter,
     AssetGroup,
     AssetGroupStatistic,
-    AssetMetadata,
+    AssetMetadataInfo,
     AssetStatus,
     AssetUpdate,
     CustomMetadata,
@@ -44,11 +50,11 @@ from nexus_async.types.exports import (
     LocalAnnotations,
 )
 from nexus_async.types.imports import (
-    ImportSession,
     ImportSessionAnnotations,
     ImportSessionAnnotationsWithStatus,
     ImportSessionFiles,
     ImportSessionFilesWithStatus,
+    ImportSessionInfo,
     ImportSessionLog,
     ImportSessionLogItem,
     ImportSessionStatus,
@@ -85,9 +91,9 @@ from nexus_async.types.uploads import (
     MultipartUploadSession,
     MultipartUploadSignedUrl,
     SignedUpload,
-    UploadSession,
     UploadSessionAsset,
     UploadSessionAssetMetadata,
+    UploadSessionInfo,
 )
 from nexus_async.types.workflows import (
     FlowMetadata,
@@ -114,7 +120,7 @@ __all__ = [
     "AssetFilterParams",
     "AssetGroup",
     "AssetGroupStatistic",
-    "AssetMetadata",
+    "AssetMetadataInfo",
     "AssetStatus",
     "AssetUpdate",
     "AssetUpdateParams",
@@ -131,11 +137,11 @@ __all__ = [
     "ExportedAnnotations",
     "FlowMetadata",
     "FlowParams",
-    "ImportSession",
     "ImportSessionAnnotations",
     "ImportSessionAnnotationsWithStatus",
     "ImportSessionFiles",
     "ImportSessionFilesWithStatus",
+    "ImportSessionInfo",
     "ImportSessionLog",
     "ImportSessionLogItem",
     "ImportSessionStatus",
@@ -160,9 +166,9 @@ __all__ = [
     "ProjectStatistic",
     "SignedUpload",
     "TagsCountItem",
-    "UploadSession",
     "UploadSessionAsset",
     "UploadSessionAssetMetadata",
+    "UploadSessionInfo",
     "Workflow",
     "Workspace",
 ]

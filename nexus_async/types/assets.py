@@ -17,7 +17,7 @@ __all__ = [
     "AssetFilter",
     "AssetGroup",
     "AssetGroupStatistic",
-    "AssetMetadata",
+    "AssetMetadataInfo",
     "AssetStatus",
     "AssetUpdate",
     "CustomMetadata",
@@ -40,8 +40,11 @@ class AssetStatus(str, Enum):
     TOFIX = "Tofix"
 
 
-class AssetMetadata(NexusModel):
-    """File facts of an asset."""
+class AssetMetadataInfo(NexusModel):
+    """File facts and groups of an asset, as the server reports them (``Asset.metadata``).
+
+    The request that changes them is :class:`AssetUpdate` (``ApiTypes.AssetMetadata``).
+    """
 
     file_size: int
     mime_type: str
@@ -67,7 +70,7 @@ class Asset(NexusModel):
     status: str
     create_date: int
     url: str
-    metadata: AssetMetadata
+    metadata: AssetMetadataInfo
     statistic: AssetAnnotationsStatistic | None = None
     transformation_urls: dict[str, str] | None = None
 
@@ -145,3 +148,9 @@ class AssetFilter(ParamsModel):
             "status": self.status,
             "filter": self.asset_filter,
         }
+
+
+AssetMetadata = AssetMetadataInfo
+"""The old name of :class:`AssetMetadataInfo`, kept for ``from nexus_async.types.assets import
+AssetMetadata``; not re-exported by :mod:`nexus_async.types`, where it would read as the
+request ``ApiTypes.AssetMetadata``."""

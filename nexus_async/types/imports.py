@@ -8,11 +8,11 @@ from nexus_async._models import NexusModel
 from nexus_async.types.uploads import SignedUpload
 
 __all__ = [
-    "ImportSession",
     "ImportSessionAnnotations",
     "ImportSessionAnnotationsWithStatus",
     "ImportSessionFiles",
     "ImportSessionFilesWithStatus",
+    "ImportSessionInfo",
     "ImportSessionLog",
     "ImportSessionLogItem",
     "ImportSessionStatus",
@@ -60,8 +60,9 @@ class ImportSessionStatus(NexusModel):
     annotations: ImportSessionAnnotations
 
 
-class ImportSession(NexusModel):
-    """An annotation import session."""
+class ImportSessionInfo(NexusModel):
+    """An annotation import session as the server reports it. (The session you add files to
+    is :class:`nexus_async.ImportSession`.)"""
 
     id: str
     project_id: str
@@ -100,3 +101,8 @@ class ImportSessionLog(NexusModel):
     id: str
     project_id: str
     logs: list[ImportSessionLogItem]
+
+
+ImportSession = ImportSessionInfo
+"""The old name of :class:`ImportSessionInfo`, kept for imports from this module; the package
+name ``ImportSession`` means the session you add files to (:class:`nexus_async.ImportSession`)."""

@@ -11,9 +11,9 @@ __all__ = [
     "MultipartUploadSession",
     "MultipartUploadSignedUrl",
     "SignedUpload",
-    "UploadSession",
     "UploadSessionAsset",
     "UploadSessionAssetMetadata",
+    "UploadSessionInfo",
 ]
 
 
@@ -42,9 +42,10 @@ class UploadSessionAsset(NexusModel):
     upload: SignedUpload
 
 
-class UploadSession(NexusModel):
-    """A created upload session: its id, the operation tracking ingestion, and one signed URL
-    per file, in request order."""
+class UploadSessionInfo(NexusModel):
+    """A created upload session as the server answers it: its id, the operation tracking
+    ingestion, and one signed URL per file, in request order. (The session you add files to is
+    :class:`nexus_async.UploadSession`.)"""
 
     id: str
     op_id: str
@@ -89,3 +90,8 @@ class MultipartAbortResponse(NexusModel):
 
     id: str
     aborted: bool
+
+
+UploadSession = UploadSessionInfo
+"""The old name of :class:`UploadSessionInfo`, kept for imports from this module; the package
+name ``UploadSession`` means the session you add files to (:class:`nexus_async.UploadSession`)."""
