@@ -13,6 +13,7 @@ import typing
 
 from nexus_async import api_types as ApiTypes
 from nexus_async._client import AsyncClient
+from nexus_async._clock import Clock
 from nexus_async._exceptions import (
     AnnotationImportError,
     APIConnectionError,
@@ -84,6 +85,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Clock",
     "ConfigurationError",
     "ConflictError",
     "Dataset",

@@ -8,6 +8,7 @@ from types import TracebackType
 import httpx
 from typing_extensions import Self, Unpack
 
+from nexus_async._clock import Clock
 from nexus_async._constants import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -81,6 +82,8 @@ class AsyncClient:
             certificate instead of a secret key.
         upload_sessions_per_window: upload sessions this client creates per project in any
             300 s (the server allows 15); None disables the client-side wait.
+        clock: where the client waits (retries, polls, the upload-session limit) and reads
+            the time; a :class:`Clock` with a fake ``sleep`` runs those waits on virtual time.
 
     Example::
 
@@ -104,6 +107,7 @@ class AsyncClient:
         mtls_certificate_file_path: str | None = None,
         mtls_private_key_file_path: str | None = None,
         upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
+        clock: Clock | None = None,
         _shares_with: AsyncClient | None = None,
     ) -> None:
         configure_from_env()
@@ -118,10 +122,13 @@ class AsyncClient:
                 mtls_certificate_file_path,
                 mtls_private_key_file_path,
             )
-            retry = RetryPolicy(max_retries=max_retries)
-            self._creation_limits = SessionCreationLimits(upload_sessions_per_window)
-        else:  # made by with_options: the same credentials, pools and upload-session budget
+            clock = clock or Clock()
+            retry = RetryPolicy(max_retries=max_retries, sleep=clock.sleep)
+            self._creation_limits = SessionCreationLimits(upload_sessions_per_window, clock=clock)
+
+        else:  # made by with_options: the same credentials, pools, clock and session budget
             connections = _shares_with._transport.connections
+            clock = _shares_with._transport.clock
             retry = _shares_with._transport.retry.replace(max_retries=max_retries)
             self._creation_limits = _shares_with._creation_limits
         self._transport = Transport(
@@ -130,6 +137,7 @@ class AsyncClient:
             retry=retry,
             connections=connections,
             closes_connections=_shares_with is None,
+            clock=clock,
         )
 
     def __repr__(self) -> str:

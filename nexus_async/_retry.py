@@ -23,12 +23,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from nexus_async._clock import Sleep
 from nexus_async._constants import (
     DEFAULT_MAX_RETRIES,
     RETRY_AFTER_CAP,
@@ -43,18 +44,28 @@ logger = logging.getLogger("nexus_async")
 
 
 async def _sleep(seconds: float) -> None:
-    """The one place the SDK sleeps between attempts (tests replace it to run fast)."""
+    """How a part made without a :class:`~nexus_async.Clock` waits (``anyio.sleep``)."""
     await anyio.sleep(seconds)
+
+
+def sleep_of(sleep: Sleep | None) -> Sleep:
+    """``sleep``, or the real one when none was injected."""
+    return sleep if sleep is not None else (lambda seconds: _sleep(seconds))
 
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How failed requests are retried. Immutable; derive variants with :meth:`replace`."""
+    """How failed requests are retried. Immutable; derive variants with :meth:`replace`.
+
+    ``sleep`` waits between attempts (``anyio.sleep`` when None); inject one to run the waits
+    on virtual time, as ``AsyncClient(clock=Clock(sleep=...))`` does.
+    """
 
     max_retries: int = DEFAULT_MAX_RETRIES
     initial_delay: float = RETRY_INITIAL_DELAY
     max_delay: float = RETRY_MAX_DELAY
     retry_after_cap: float = RETRY_AFTER_CAP
+    sleep: Sleep | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -117,12 +128,11 @@ class RetryPolicy:
                 error,
             )
 
-        sleep: Callable[[float], Awaitable[None]] = lambda seconds: _sleep(seconds)  # noqa: E731
         return AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             retry=retry_if_exception(lambda e: self.is_retryable(e, idempotent=idempotent)),
             wait=wait,
-            sleep=sleep,
+            sleep=sleep_of(self.sleep),
             before_sleep=log_retry,
             reraise=True,
         )

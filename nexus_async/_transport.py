@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from nexus_async._clock import Clock
 from nexus_async._concurrency import in_shielded_call, request_sent
 from nexus_async._constants import (
     API_MAX_CONNECTIONS,
@@ -311,7 +312,9 @@ class Connections:
 class Transport:
     """Sends API requests. Shared by every resource of one client; safe for concurrent use.
 
-    Transports made on the same :class:`Connections` share its pools with their own defaults.
+    Transports made on the same :class:`Connections` share its pools with their own defaults;
+    only the one made with ``closes_connections=True`` closes them. ``clock`` is the client's,
+    for the parts that wait between API calls (polls).
     """
 
     def __init__(
@@ -322,10 +325,12 @@ class Transport:
         retry: RetryPolicy,
         connections: Connections,
         closes_connections: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry
+        self.clock = clock or Clock()
         self.connections = connections
         self._closes_connections = closes_connections
         self._headers = connections.headers

@@ -31,13 +31,14 @@ from tenacity import (
     wait_exponential,
 )
 
-from nexus_async import _retry
+from nexus_async._clock import Sleep
 from nexus_async._constants import POLL_FIRST_DELAY, POLL_MAX_DELAY, POLL_MULTIPLIER
 from nexus_async._exceptions import (
     OperationCancelledError,
     OperationFailedError,
     OperationTimeoutError,
 )
+from nexus_async._retry import sleep_of
 from nexus_async._validation import check_seconds
 
 __all__ = ["PollSchedule", "poll_until_done"]
@@ -73,10 +74,12 @@ async def poll_until_done(
     timeout: float | None = None,
     schedule: PollSchedule | None = None,
     on_poll: Callable[[StateT], None] | None = None,
+    sleep: Sleep | None = None,
 ) -> StateT:
     """Call ``fetch`` until ``state_of(result)`` is terminal, and return or raise as described
     in the module docstring. ``timeout`` (seconds, None for no limit) bounds the whole wait;
-    ``on_poll`` sees every state fetched (for progress displays)."""
+    ``on_poll`` sees every state fetched (for progress displays); ``sleep`` waits between
+    checks (the client's clock; ``anyio.sleep`` when None)."""
     check_seconds("timeout", timeout)
     schedule = schedule or PollSchedule()
     terminal = {*succeeded, *failed, *cancelled}
@@ -104,7 +107,7 @@ async def poll_until_done(
             max=schedule.max_delay,
         ),
         stop=stop_before_delay(timeout) if timeout is not None else stop_never,
-        sleep=lambda seconds: _retry._sleep(seconds),
+        sleep=sleep_of(sleep),
         retry_error_callback=timed_out,
     )
     state: StateT = await retrying(checked_fetch)

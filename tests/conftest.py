@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import anyio.lowlevel
 import pytest
 
 from nexus_async import _retry
+from tests.virtual_clock import VirtualClock
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the SDK's retry and poll sleeps instead of sleeping, so tests run fast."""
-    recorded: list[float] = []
+def virtual_clock() -> VirtualClock:
+    """Virtual time, injected into clients as ``AsyncClient(clock=virtual_clock.clock)``."""
+    return VirtualClock()
 
-    async def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-        await anyio.lowlevel.checkpoint()  # still let other tasks run, as a real sleep does
 
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    return recorded
+@pytest.fixture
+def sleeps(virtual_clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The SDK's retry, poll and rate-limit waits, recorded instead of slept.
+
+    Clients made by the ``client`` fixtures get the clock injected. The parts that do not take
+    the client's clock yet (the storage clients and upload polls that upload sessions build for
+    themselves) wait through the fallback ``sleep``, pointed at the same clock here.
+    """
+    monkeypatch.setattr(_retry, "_sleep", virtual_clock.sleep)
+    return virtual_clock.slept
 
 
 @pytest.fixture(autouse=True)

@@ -115,6 +115,7 @@ class Datasets(ProjectResource):
             timeout=timeout,
             schedule=schedule,
             on_poll=on_poll,
+            sleep=self._transport.clock.sleep,
         )
 
 

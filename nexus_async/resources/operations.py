@@ -61,6 +61,7 @@ class Operations(ProjectResource):
             timeout=timeout,
             schedule=schedule,
             on_poll=on_poll,
+            sleep=self._transport.clock.sleep,
         )
 
     async def wait_all(

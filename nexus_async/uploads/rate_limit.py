@@ -22,9 +22,10 @@ from typing import Literal
 import anyio
 import httpx
 
-from nexus_async import _retry
+from nexus_async._clock import Clock
 from nexus_async._constants import SESSION_CREATION_WINDOW, SESSION_CREATIONS_PER_WINDOW
 from nexus_async._exceptions import InvalidInputError, RateLimitError
+from nexus_async._retry import sleep_of
 
 __all__ = ["OnRateLimit", "RateLimitWaits", "SessionCreationLimits", "SlidingWindowLimiter"]
 
@@ -43,11 +44,14 @@ class SlidingWindowLimiter:
         await limiter.acquire()  # returns at once for the first 15 calls in 300 s
     """
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, limit: int, window: float, *, clock: Clock | None = None) -> None:
         if limit < 1 or window <= 0:
             raise ValueError(f"need limit >= 1 and window > 0, got {limit} per {window} s")
         self.limit = limit
         self.window = window
+        clock = clock or Clock()
+        self._monotonic = clock.monotonic or (lambda: time.monotonic())
+        self._sleep = sleep_of(clock.sleep)
         self._granted: collections.deque[float] = collections.deque()
         self._lock = anyio.Lock()
 
@@ -57,7 +61,7 @@ class SlidingWindowLimiter:
 
     def wait_time(self) -> float:
         """Seconds until one more acquisition would fit (0 when one fits now)."""
-        now = time.monotonic()
+        now = self._monotonic()
         self._expire(now)
         if len(self._granted) < self.limit:
             return 0.0
@@ -70,11 +74,11 @@ class SlidingWindowLimiter:
             while True:
                 wait = self.wait_time()
                 if wait <= 0:
-                    self._granted.append(time.monotonic())
+                    self._granted.append(self._monotonic())
                     return
                 if before_wait is not None:
                     before_wait(wait)
-                await _retry._sleep(wait)
+                await self._sleep(wait)
 
 
 class SessionCreationLimits:
@@ -84,9 +88,12 @@ class SessionCreationLimits:
         self,
         limit: int | None = SESSION_CREATIONS_PER_WINDOW,
         window: float = SESSION_CREATION_WINDOW,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
+        self._clock = clock
         self._by_project: dict[str, SlidingWindowLimiter] = {}
 
     def limiter(self, project_id: str) -> SlidingWindowLimiter | None:
@@ -95,7 +102,9 @@ class SessionCreationLimits:
             return None
         limiter = self._by_project.get(project_id)
         if limiter is None:
-            limiter = self._by_project[project_id] = SlidingWindowLimiter(self.limit, self.window)
+            limiter = self._by_project[project_id] = SlidingWindowLimiter(
+                self.limit, self.window, clock=self._clock
+            )
         return limiter
 
     async def acquire(

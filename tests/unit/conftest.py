@@ -8,6 +8,7 @@ import pytest
 import respx
 
 from nexus_async import AsyncClient, Project
+from tests.virtual_clock import VirtualClock
 
 BASE_URL = "https://api.test"
 SECRET = "test-secret-key-0123456789"
@@ -22,9 +23,9 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-async def client(sleeps: list[float]) -> AsyncIterator[AsyncClient]:
-    """A client of the fake API (retry sleeps recorded, not slept)."""
-    async with AsyncClient(SECRET, endpoint=BASE_URL) as client:
+async def client(sleeps: list[float], virtual_clock: VirtualClock) -> AsyncIterator[AsyncClient]:
+    """A client of the fake API on virtual time (its waits recorded in ``sleeps``)."""
+    async with AsyncClient(SECRET, endpoint=BASE_URL, clock=virtual_clock.clock) as client:
         yield client
 
 

@@ -14,6 +14,7 @@ from nexus_async import _retry
 from nexus_async.uploads import rate_limit
 from tests.unit import payloads
 from tests.unit.conftest import BASE_URL
+from tests.virtual_clock import VirtualClock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17) + bytes(64)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(64)
@@ -50,30 +51,25 @@ def nifti_gz() -> bytes:
 
 
 @pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry sleeps recorded instead of slept."""
-    slept: list[float] = []
-
-    async def fake(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr("nexus_async._retry._sleep", fake)
-    return slept
+def no_sleep(virtual_clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry sleeps recorded instead of slept, for storage clients made without a clock (the
+    fallback ``sleep`` of parts that do not take a client's clock)."""
+    monkeypatch.setattr(_retry, "_sleep", virtual_clock.sleep)
+    return virtual_clock.slept
 
 
 @pytest.fixture
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Sleeps recorded and added to a virtual monotonic clock read by the rate limiter."""
-    now = [1000.0]
-    slept: list[float] = []
+def virtual_time(virtual_clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Sleeps recorded and added to a virtual monotonic clock read by the rate limiter.
 
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    monkeypatch.setattr(rate_limit, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
-    return slept
+    Pass ``clock=virtual_clock.clock`` to what you build; limiters and clients made without a
+    clock read this one through the fallbacks, patched here.
+    """
+    monkeypatch.setattr(_retry, "_sleep", virtual_clock.sleep)
+    monkeypatch.setattr(
+        rate_limit, "time", types.SimpleNamespace(monotonic=virtual_clock.monotonic)
+    )
+    return virtual_clock.slept
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.media import png_bytes
 from tests.unit import payloads
 from tests.unit.conftest import BASE_URL, SECRET
 from tests.unit.uploads.test_asset_session import STORAGE, P, echo_session
+from tests.virtual_clock import VirtualClock
 
 
 @pytest.fixture
@@ -45,13 +46,15 @@ async def upload_two_sessions(client: AsyncClient, **options: object) -> list[Up
 
 
 async def test_a_client_side_wait_logs_a_warning_and_shows_in_progress(
-    api: respx.MockRouter, virtual_time: list[float], caplog: pytest.LogCaptureFixture
+    api: respx.MockRouter, virtual_clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     api.post(f"{P}/assetuploadsessions").mock(side_effect=echo_session)
-    async with AsyncClient(SECRET, endpoint=BASE_URL, upload_sessions_per_window=1) as client:
+    async with AsyncClient(
+        SECRET, endpoint=BASE_URL, clock=virtual_clock.clock, upload_sessions_per_window=1
+    ) as client:
         with caplog.at_level(logging.WARNING, logger="nexus_async"):
             seen = await upload_two_sessions(client)
-    assert virtual_time == [300.0]
+    assert virtual_clock.slept == [300.0]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "Waiting 300.0 s for the upload-session limit" in warnings[0]
@@ -62,33 +65,37 @@ async def test_a_client_side_wait_logs_a_warning_and_shows_in_progress(
 
 
 async def test_on_rate_limit_raise_refuses_the_client_side_wait_before_sending(
-    api: respx.MockRouter, virtual_time: list[float]
+    api: respx.MockRouter, virtual_clock: VirtualClock
 ) -> None:
     create = api.post(f"{P}/assetuploadsessions").mock(side_effect=echo_session)
-    async with AsyncClient(SECRET, endpoint=BASE_URL, upload_sessions_per_window=1) as client:
+    async with AsyncClient(
+        SECRET, endpoint=BASE_URL, clock=virtual_clock.clock, upload_sessions_per_window=1
+    ) as client:
         with pytest.raises(RateLimitError) as caught:
             await upload_two_sessions(client, on_rate_limit="raise")
     assert create.call_count == 1  # the second session was never announced
-    assert virtual_time == []
+    assert virtual_clock.slept == []
     error = caught.value
     assert (error.status_code, error.code, error.retry_after) == (429, "ClientRateLimit", 300.0)
     assert "nothing was sent" in str(error)
 
 
 async def test_a_server_429_wait_is_logged_with_its_length(
-    api: respx.MockRouter, virtual_time: list[float], caplog: pytest.LogCaptureFixture
+    api: respx.MockRouter, virtual_clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     refusal = respx.MockResponse(
         429, json={"message": "Too Many Requests"}, headers={"Retry-After": "7"}
     )
     api.post(f"{P}/assetuploadsessions").mock(side_effect=[refusal, echo_session])
-    async with AsyncClient(SECRET, endpoint=BASE_URL, upload_sessions_per_window=None) as client:
+    async with AsyncClient(
+        SECRET, endpoint=BASE_URL, clock=virtual_clock.clock, upload_sessions_per_window=None
+    ) as client:
         with caplog.at_level(logging.WARNING, logger="nexus_async"):
             async with client.get_project(payloads.PROJECT_ID).assets.create_upload_session(
                 background=True
             ) as session:
                 await session.add_bytes(png_bytes(2, 2), "a.png")
-    assert virtual_time == [7.0]
+    assert virtual_clock.slept == [7.0]
     assert any(
         "Waiting 7.0 s" in r.getMessage() and "server answered 429" in r.getMessage()
         for r in caplog.records
@@ -96,13 +103,13 @@ async def test_a_server_429_wait_is_logged_with_its_length(
 
 
 async def test_on_rate_limit_raise_does_not_retry_a_server_429(
-    api: respx.MockRouter, virtual_time: list[float]
+    api: respx.MockRouter, virtual_clock: VirtualClock
 ) -> None:
     refusal = respx.MockResponse(
         429, json={"message": "Too Many Requests"}, headers={"Retry-After": "7"}
     )
     create = api.post(f"{P}/assetuploadsessions").mock(side_effect=[refusal, echo_session])
-    async with AsyncClient(SECRET, endpoint=BASE_URL) as client:
+    async with AsyncClient(SECRET, endpoint=BASE_URL, clock=virtual_clock.clock) as client:
         with pytest.raises(RateLimitError) as caught:
             async with client.get_project(payloads.PROJECT_ID).assets.create_upload_session(
                 on_rate_limit="raise"
@@ -110,7 +117,7 @@ async def test_on_rate_limit_raise_does_not_retry_a_server_429(
                 await session.add_bytes(png_bytes(2, 2), "a.png")
     assert create.call_count == 1
     assert caught.value.retry_after == 7.0
-    assert virtual_time == []
+    assert virtual_clock.slept == []
 
 
 async def test_cancelling_during_retry_after_returns_at_once(api: respx.MockRouter) -> None:
