@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -28,7 +28,9 @@ class Call:
     query: str = ""
     body: Any = None
     response: Any = None
-    check: Callable[[Any], bool] = lambda result: True
+    check: Callable[[Any], bool] = field(kw_only=True)
+    """What the returned model must read: every row checks the answer it parsed, not only the
+    request (a required field, so a row without a check does not load)."""
 
 
 CALLS = [
@@ -80,7 +82,12 @@ CALLS = [
         "GET",
         f"{P}/assets",
         "page=ZjYz&limit=2",
-        response=payloads.page([]),
+        response=payloads.page([payloads.asset("asset_2", "b.png")], prev_page="ZjYy"),
+        check=lambda r: (
+            isinstance(r.data[0], nexus_async.Asset)
+            and (r.data[0].id, r.data[0].filename) == ("asset_2", "b.png")
+            and (r.prev_page, r.next_page) == ("ZjYy", None)
+        ),
     ),
     Call(
         "assets.list every filter",
@@ -97,7 +104,8 @@ CALLS = [
         f"{P}/assets",
         "limit=100&group%5B%5D=main&group%5B%5D=a%20b&filename=x%20y%26z.png"
         "&metadataQuery=k%3D1%20and%20b&status=Annotated&filter=%7B%22a%22%3A%201%7D",
-        response=payloads.page([]),
+        response=payloads.page([payloads.asset(filename="x y&z.png", status="Annotated")]),
+        check=lambda r: r.data[0].filename == "x y&z.png" and r.data[0].status == "Annotated",
     ),
     Call(
         "assets.list typed filter",
@@ -107,7 +115,8 @@ CALLS = [
         "GET",
         f"{P}/assets",
         "limit=100&status=Review",
-        response=payloads.page([]),
+        response=payloads.page([payloads.asset(status="Review")]),
+        check=lambda r: r.data[0].status == "Review" and r.next_page is None,
     ),
     Call(
         "assets.get by id",
@@ -157,7 +166,16 @@ CALLS = [
                 "ok": True,
             }
         },
-        response=payloads.asset(),
+        response=payloads.asset(
+            metadata={
+                **payloads.asset()["metadata"],
+                "customMetadata": {"capturedAt": 1698402314, "latitude": 1.2796709, "ok": True},
+            }
+        ),
+        check=lambda r: (
+            r.metadata.custom_metadata
+            == {"capturedAt": 1698402314, "latitude": 1.2796709, "ok": True}
+        ),
     ),
     Call(
         "assets.update typed",
@@ -167,7 +185,12 @@ CALLS = [
         "PATCH",
         f"{P}/assets/a.png",
         body={"status": "Tofix", "groups": ["g1"]},
-        response=payloads.asset(),
+        response=payloads.asset(
+            filename="a.png",
+            status="Tofix",
+            metadata={**payloads.asset()["metadata"], "groups": ["g1"]},
+        ),
+        check=lambda r: (r.filename, r.status, r.metadata.groups) == ("a.png", "Tofix", ["g1"]),
     ),
     Call(
         "assets.delete",
@@ -202,7 +225,13 @@ CALLS = [
         "GET",
         f"{P}/assetgroups",
         "group%5B%5D=dataset&group%5B%5D=main",
-        response=[],
+        response=[
+            {"group": name, "statistic": {"totalAssets": n, "annotatedAssets": 1}}
+            for name, n in (("dataset", 7), ("main", 9))
+        ],
+        check=lambda r: (
+            [(g.group, g.statistic.total_assets) for g in r] == [("dataset", 7), ("main", 9)]
+        ),
     ),
     Call(
         "annotations.list",
@@ -232,7 +261,11 @@ CALLS = [
         "GET",
         f"{P}/annotations",
         "limit=100&includeAttributes=false",
-        response=payloads.page([]),
+        response=payloads.page([payloads.annotation("annot_9", tag="dog")], next_page="NxT"),
+        check=lambda r: (
+            isinstance(r.data[0], nexus_async.Annotation)
+            and (r.data[0].id, r.data[0].tag, r.next_page) == ("annot_9", "dog", "NxT")
+        ),
     ),
     Call(
         "annotations.create",
@@ -265,7 +298,8 @@ CALLS = [
             "bound": [[0.1, 0.1], [0.2, 0.2], [0.3, 0.1]],
             "frame": 3,
         },
-        response=payloads.annotation(boundType="Polygon"),
+        response=payloads.annotation(boundType="Polygon", tag="dog"),
+        check=lambda r: (r.bound_type, r.tag, r.asset_id) == ("Polygon", "dog", "asset_1"),
     ),
     Call(
         "annotations.get",
@@ -273,7 +307,10 @@ CALLS = [
         "GET",
         f"{P}/annotations/annot_1",
         "includeAttributes=true",
-        response=payloads.annotation(),
+        response=payloads.annotation(
+            attributes=[{"id": "attri_1", "name": "Colour", "value": ["red"]}]
+        ),
+        check=lambda r: r.id == "annot_1" and r.attributes[0].value == ["red"],
     ),
     Call(
         "annotations.get default",
@@ -282,6 +319,7 @@ CALLS = [
         f"{P}/annotations/annot_1",
         "includeAttributes=false",
         response=payloads.annotation(),
+        check=lambda r: (r.id, r.bound[1]) == ("annot_1", [0.1, 0.2]),
     ),
     Call(
         "annotations.delete",
@@ -289,6 +327,7 @@ CALLS = [
         "DELETE",
         f"{P}/annotations/annot_1",
         response={"deleted": True, "id": "annot_1"},
+        check=lambda r: isinstance(r, nexus_async.DeleteResponse) and r.id == "annot_1",
     ),
     Call(
         "annotations.create_export background",
@@ -320,7 +359,10 @@ CALLS = [
         "POST",
         f"{P}/annotationexports",
         body={"format": "coco", "options": {"splitRatio": 0.0, "seed": 1, "normalized": True}},
-        response=payloads.operation("Queued"),
+        response=payloads.operation("Queued", op_id="op_7"),
+        check=lambda r: (
+            isinstance(r, nexus_async.Operation) and (r.id, r.status.overview) == ("op_7", "Queued")
+        ),
     ),
     Call(
         "annotations.create_export with the documented option defaults",
@@ -388,7 +430,11 @@ CALLS = [
         lambda c, p: p.workflows.get("flow_639309be08b4488a914b8802"),
         "GET",
         f"{P}/workflows/flow_639309be08b4488a914b8802",
-        response=payloads.workflow(),
+        response=payloads.workflow("flow_639309be08b4488a914b8802"),
+        check=lambda r: (
+            isinstance(r, nexus_async.Workflow)
+            and (r.id, r.title) == ("flow_639309be08b4488a914b8802", "Yolov8 Workflow")
+        ),
     ),
     Call(
         "workflows.update dict",
@@ -407,7 +453,8 @@ CALLS = [
         "PATCH",
         f"{P}/workflows/flow_1",
         body={"title": "My awesome workflow"},
-        response=payloads.workflow(),
+        response=payloads.workflow("flow_1", title="My awesome workflow"),
+        check=lambda r: (r.id, r.title) == ("flow_1", "My awesome workflow"),
     ),
     Call(
         "workflows.delete",
@@ -415,6 +462,7 @@ CALLS = [
         "DELETE",
         f"{P}/workflows/flow_1",
         response={"deleted": True, "id": "flow_1"},
+        check=lambda r: r.deleted is True and r.id == "flow_1",
     ),
     Call(
         "datasets.list default",
@@ -431,7 +479,12 @@ CALLS = [
         "GET",
         f"{P}/batch/datasets",
         "page=ZjYz&limit=2",
-        response=payloads.page([]),
+        response=payloads.page([payloads.dataset("Processing", "dataset_2")], next_page="N2"),
+        check=lambda r: (
+            isinstance(r.data[0], nexus_async.Dataset)
+            and (r.data[0].id, r.data[0].status.overview, r.next_page)
+            == ("dataset_2", "Processing", "N2")
+        ),
     ),
     Call(
         "datasets.get",
@@ -447,6 +500,7 @@ CALLS = [
         "DELETE",
         f"{P}/batch/datasets/dataset_1",
         response={"deleted": True, "id": "dataset_1"},
+        check=lambda r: r.deleted is True and r.id == "dataset_1",
     ),
 ]
 
