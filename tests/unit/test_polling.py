@@ -76,12 +76,15 @@ async def test_timeout_raises_with_the_last_state(api: respx.MockRouter, project
 async def test_task_cancellation_stops_the_poller() -> None:
     calls = 0
 
-    async def fetch() -> str:
-        nonlocal calls
-        calls += 1
-        return "Running"
+    with anyio.CancelScope() as scope:
 
-    with anyio.move_on_after(0.2) as scope:
+        async def fetch() -> str:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                scope.cancel()  # cancelled while polling, after a few checks
+            return "Running"
+
         await poll_until_done(
             fetch,
             state_of=lambda s: s,
@@ -92,7 +95,7 @@ async def test_task_cancellation_stops_the_poller() -> None:
         )
     assert scope.cancelled_caught
     seen = calls
-    await anyio.sleep(0.1)
+    await anyio.sleep(0.1)  # deliberate: ten poll intervals in which nothing may poll
     assert calls == seen  # nothing keeps polling in the background
 
 
