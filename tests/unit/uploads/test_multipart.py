@@ -7,7 +7,9 @@ import itertools
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -43,7 +45,9 @@ def big_file(tmp_path: Path) -> LocalFile:
     return LocalFile(filename="big.mp4", size=len(DATA), crc32c=0, mime="video/mp4", path=path)
 
 
-def signed_part(n: int, *, response_body: bool = False, headers: list[str] | None = None) -> dict:
+def signed_part(
+    n: int, *, response_body: bool = False, headers: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "method": "PUT",
         "url": f"{STORAGE}/mpu_1/{n}?X-Goog-Signature=s3cr3t",
@@ -54,21 +58,39 @@ def signed_part(n: int, *, response_body: bool = False, headers: list[str] | Non
     }
 
 
-def mock_server(api: respx.MockRouter, part_count: int, **signed: object) -> dict[str, object]:
-    """The API side of a multipart upload of ``part_count`` parts, every call answered well."""
-    routes: dict[str, object] = {
-        "start": api.post(f"{P}/assetuploadsessions/up_1/multipart").respond(
+@dataclass
+class Server:
+    """The API routes of one multipart upload (``mpu_1``), every call answered well."""
+
+    start: respx.Route
+    complete: respx.Route
+    abort: respx.Route
+    urls: dict[int, respx.Route]
+    reports: dict[int, respx.Route]
+
+    def assert_aborted(self) -> None:
+        assert self.abort.call_count == 1
+        assert not self.complete.called
+
+
+def mock_server(api: respx.MockRouter, part_count: int, **signed: Any) -> Server:
+    numbers = range(1, part_count + 1)
+    return Server(
+        start=api.post(f"{P}/assetuploadsessions/up_1/multipart").respond(
             json={"id": "mpu_1", "partCount": part_count}
         ),
-        "complete": api.post(f"{MPU}/complete").respond(json={"id": "mpu_1", "completed": True}),
-        "abort": api.delete(MPU).respond(json={"id": "mpu_1", "aborted": True}),
-    }
-    for n in range(1, part_count + 1):
-        routes[f"url{n}"] = api.put(f"{MPU}/parts/{n}").respond(json=signed_part(n, **signed))
-        routes[f"report{n}"] = api.post(f"{MPU}/parts/{n}/complete").respond(
-            json={"id": "mpu_1", "partNumber": n, "completed": True}
-        )
-    return routes
+        complete=api.post(f"{MPU}/complete").respond(json={"id": "mpu_1", "completed": True}),
+        abort=api.delete(MPU).respond(json={"id": "mpu_1", "aborted": True}),
+        urls={
+            n: api.put(f"{MPU}/parts/{n}").respond(json=signed_part(n, **signed)) for n in numbers
+        },
+        reports={
+            n: api.post(f"{MPU}/parts/{n}/complete").respond(
+                json={"id": "mpu_1", "partNumber": n, "completed": True}
+            )
+            for n in numbers
+        },
+    )
 
 
 def etag_storage(api: respx.MockRouter) -> respx.Route:
@@ -119,12 +141,12 @@ def test_an_impossible_part_plan_is_refused(size: int, count: int) -> None:
 async def test_every_part_is_sent_reported_with_its_etag_and_completed(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 3)
+    server = mock_server(api, 3)
     parts = etag_storage(api)
     sent: list[int] = []
     await run(client, storage, big_file, on_bytes=sent.append)
 
-    assert json.loads(routes["start"].calls.last.request.content) == {  # type: ignore[attr-defined]
+    assert json.loads(server.start.calls.last.request.content) == {
         "filename": "big.mp4",
         "mime": "video/mp4",
         "size": len(DATA),
@@ -133,20 +155,20 @@ async def test_every_part_is_sent_reported_with_its_etag_and_completed(
     plan = part_ranges(len(DATA), 3)
     assert [received[f"/mpu_1/{n}"] for n in (1, 2, 3)] == [DATA[o : o + n] for o, n in plan]
     for n in (1, 2, 3):
-        report = routes[f"report{n}"].calls.last.request  # type: ignore[attr-defined]
+        report = server.reports[n].calls.last.request
         assert json.loads(report.content) == {"responseHeaders": {"ETag": f'"etag-{n}"'}}
-    assert routes["complete"].call_count == 1  # type: ignore[attr-defined]
-    assert not routes["abort"].called  # type: ignore[attr-defined]
+    assert server.complete.call_count == 1
+    assert not server.abort.called
     assert sorted(sent) == sorted(length for _, length in plan)
 
 
 async def test_a_header_storage_did_not_send_is_reported_empty_and_a_body_when_asked(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 1, response_body=True, headers=["ETag", "x-goog-generation"])
+    server = mock_server(api, 1, response_body=True, headers=["ETag", "x-goog-generation"])
     etag_storage(api)
     await run(client, storage, big_file)
-    report = json.loads(routes["report1"].calls.last.request.content)  # type: ignore[attr-defined]
+    report = json.loads(server.reports[1].calls.last.request.content)
     assert report == {
         "responseHeaders": {"ETag": '"etag-1"', "x-goog-generation": ""},
         "responseBody": "",
@@ -156,7 +178,7 @@ async def test_a_header_storage_did_not_send_is_reported_empty_and_a_body_when_a
 async def test_a_part_not_accepted_is_sent_again_with_a_new_url(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 1)
+    server = mock_server(api, 1)
     api.post(f"{MPU}/parts/1/complete").mock(
         side_effect=[
             httpx.Response(200, json={"id": "mpu_1", "partNumber": 1, "completed": False}),
@@ -165,51 +187,47 @@ async def test_a_part_not_accepted_is_sent_again_with_a_new_url(
     )
     parts = etag_storage(api)
     await run(client, storage, big_file)
-    assert routes["url1"].call_count == 2  # type: ignore[attr-defined]
+    assert server.urls[1].call_count == 2
     assert [call.request.content for call in parts.calls] == [DATA, DATA]  # bytes re-read
-    assert routes["complete"].called  # type: ignore[attr-defined]
+    assert server.complete.called
 
 
 async def test_a_part_never_accepted_fails_and_aborts(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 2)
+    server = mock_server(api, 2)
     for n in (1, 2):
-        routes[f"report{n}"].respond(  # type: ignore[attr-defined]
-            json={"id": "mpu_1", "partNumber": n, "completed": False}
-        )
+        server.reports[n].respond(json={"id": "mpu_1", "partNumber": n, "completed": False})
     etag_storage(api)
     with pytest.raises(nexus_async.APIError, match=f"not accepted after {PART_ATTEMPTS}"):
         # one part at a time: two parts failing together would raise both, as a group
         await run(client, storage, big_file, part_concurrency=1)
-    assert routes["url1"].call_count == PART_ATTEMPTS  # type: ignore[attr-defined]
-    assert not routes["url2"].called  # type: ignore[attr-defined]
-    assert routes["abort"].call_count == 1  # type: ignore[attr-defined]
-    assert not routes["complete"].called  # type: ignore[attr-defined]
+    assert server.urls[1].call_count == PART_ATTEMPTS
+    assert not server.urls[2].called
+    server.assert_aborted()
 
 
 async def test_a_storage_failure_aborts_and_never_completes(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 3)
+    server = mock_server(api, 3)
     api.put(url__startswith=f"{STORAGE}/mpu_1/").respond(403, text="<Code>AccessDenied</Code>")
     with pytest.raises(nexus_async.StorageError) as caught:
         await run(client, storage, big_file, part_concurrency=1)
     assert caught.value.status_code == 403
     assert "s3cr3t" not in str(caught.value)
-    assert routes["abort"].call_count == 1  # type: ignore[attr-defined]
-    assert not routes["complete"].called  # type: ignore[attr-defined]
+    server.assert_aborted()
 
 
 async def test_a_completion_the_server_refuses_aborts(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 2)
+    server = mock_server(api, 2)
     api.post(f"{MPU}/complete").respond(json={"id": "mpu_1", "completed": False})
     etag_storage(api)
     with pytest.raises(nexus_async.APIError, match="was not completed"):
         await run(client, storage, big_file)
-    assert routes["abort"].call_count == 1  # type: ignore[attr-defined]
+    assert server.abort.call_count == 1
 
 
 async def test_an_abort_answered_404_is_fine_and_the_cause_propagates(
@@ -245,7 +263,7 @@ async def test_a_failed_abort_is_logged_and_never_hides_the_cause(
 async def test_cancelling_while_parts_are_in_flight_aborts(
     api: respx.MockRouter, client: AsyncClient, storage: StorageClient, big_file: LocalFile
 ) -> None:
-    routes = mock_server(api, 3)
+    server = mock_server(api, 3)
     in_flight = anyio.Event()
 
     async def stalled_storage(request: httpx.Request) -> httpx.Response:
@@ -259,8 +277,7 @@ async def test_cancelling_while_parts_are_in_flight_aborts(
             group.start_soon(run, client, storage, big_file)
             await in_flight.wait()  # a part is being sent: cancel now
             group.cancel_scope.cancel()
-    assert routes["abort"].call_count == 1  # type: ignore[attr-defined]
-    assert not routes["complete"].called  # type: ignore[attr-defined]
+    server.assert_aborted()
 
 
 async def test_a_file_without_a_path_is_refused_before_any_request(
