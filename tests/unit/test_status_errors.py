@@ -5,7 +5,6 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-import httpx
 import pytest
 import respx
 
@@ -71,11 +70,3 @@ async def test_a_malformed_success_carries_the_request_id_too(
 
 def test_an_error_built_without_a_response_has_no_request_id() -> None:
     assert nexus_async.APIResponseError("empty").request_id is None
-
-
-def test_status_code_narrows_for_a_type_checker() -> None:
-    """What ``status_code: Literal[404]`` is for: code a type checker verifies."""
-    response = httpx.Response(404, request=httpx.Request("GET", "https://api.test/x"))
-    error = nexus_async.NotFoundError("gone", response=response, body={})
-    code: Literal[404] = error.status_code
-    assert code == 404
