@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_async.emulator import ids
-from nexus_async.emulator.blobs import SignedTarget, UrlSigner, crc32c_b64
+from nexus_async.emulator.blobs import Extent, SignedTarget, UrlSigner, crc32c_b64
 from nexus_async.emulator.errors import (
     StorageError,
     bad_request,
@@ -210,7 +210,7 @@ class UploadMixin(AnnotationMixin):
         return sum(1 for s in self.store.upload_sessions.values() if self.session_is_open(s))
 
     def receive_item(
-        self, session: UploadSession, item: UploadItem, blobs: list[Path], at: int | None = None
+        self, session: UploadSession, item: UploadItem, blobs: list[Extent], at: int | None = None
     ) -> None:
         """An item's bytes arrived (at ``at``, default now) and were verified: ingest it."""
         now = self.now() if at is None else at
@@ -233,15 +233,14 @@ class UploadMixin(AnnotationMixin):
         if session.received == len(session.items):
             self.on_session_closed(session.id)
 
-    def receive_ingest(self, session_id: str, index: int, at: int) -> None:
-        """A storage worker stored item ``index`` at ``at``: ingest it, unless the session is
-        unknown (reset meanwhile) or was cancelled before the item arrived."""
+    def receive_ingest(self, session_id: str, index: int, at: int, blob: Extent) -> None:
+        """A storage worker stored item ``index`` at ``at`` in ``blob``: ingest it, unless the
+        session is unknown (reset meanwhile) or was cancelled before the item arrived."""
         session = self.store.upload_sessions.get(session_id)
         if session is None or not 0 <= index < len(session.items):
             return
         if session.cancelled_at is not None and at >= session.cancelled_at:
             return
-        blob = self.blobs.ingest_path(session_id, index)
         self.receive_item(session, session.items[index], [blob], at)
 
     def ingest_slot(self, session_id: str, index: str) -> tuple[UploadSession, UploadItem]:
@@ -350,7 +349,7 @@ class UploadMixin(AnnotationMixin):
         parts = [upload.parts.get(n) for n in range(1, upload.part_count + 1)]
         if any(p is None or not p.completed for p in parts):
             raise bad_request("every part must be uploaded and completed")
-        blobs = [p.path for p in parts if p is not None]
+        blobs = [Extent.whole(p.path, p.size) for p in parts if p is not None]
         if sum(p.size for p in parts if p is not None) != upload.size:
             raise bad_request("the parts do not add up to the declared size")
         upload.state = "Completed"
