@@ -136,10 +136,11 @@ class UploadMixin(AnnotationMixin):
 
     def signed_item_uploads(
         self, session: UploadSession, signer: UrlSigner
-    ) -> Iterator[tuple[UploadItem, str, str, dict[str, str], int]]:
-        """(item, its filename as JSON text, signed ``path?query``, headers, expiry) of every
-        item: what ``signer.sign(self.upload_target(session, item))`` gives, with what the
-        items share computed once per session (the hot part of creating a large session)."""
+    ) -> Iterator[tuple[UploadItem, str, str, str | None, str, int]]:
+        """(item, its filename as JSON text, signed ``path?query``, ``x-goog-hash`` header (None
+        without a CRC), ``x-goog-meta-datature-upload`` header, expiry) of every item: what
+        ``signer.sign(self.upload_target(session, item))`` gives, with what the items share
+        computed once per session (the hot part of creating a large session)."""
         expires = self.now() + self.config.upload_url_ttl_ms
         closes = session.expires_at
         prefix = f"/_storage/ingest/{session.id}/"
@@ -157,19 +158,14 @@ class UploadMixin(AnnotationMixin):
             else:
                 quoted = json.dumps(filename)
             link = binascii.b2a_base64(f"{link_head}{quoted}}}".encode(), newline=False).decode()
+            digest: str | None = None
             if item.crc32c:
                 digest = hashes.get(item.crc32c)
                 if digest is None:
                     digest = hashes[item.crc32c] = "crc32c=" + crc32c_b64(item.crc32c & 0xFFFFFFFF)
-                headers = {
-                    "content-type": mime,
-                    "x-goog-hash": digest,
-                    "x-goog-meta-datature-upload": link,
-                }
                 names = "content-type%3Bx-goog-hash%3Bx-goog-meta-datature-upload"
-                hashed = f"x-goog-hash:{digest.strip()}\n"
+                hashed = f"x-goog-hash:{digest}\n"
             else:
-                headers = {"content-type": mime, "x-goog-meta-datature-upload": link}
                 names = "content-type%3Bx-goog-meta-datature-upload"
                 hashed = ""
             signature = signer.mac(
@@ -180,7 +176,7 @@ class UploadMixin(AnnotationMixin):
                 f"{prefix}{index}?X-Goog-Expires={expires}&X-Goog-SignedHeaders={names}"
                 f"&x-nexus-size={size}&x-nexus-closes={closes}&X-Goog-Signature={signature}"
             )
-            yield item, quoted, url, headers, expires
+            yield item, quoted, url, digest, link, expires
 
     # -- session state ---------------------------------------------------------------
 
