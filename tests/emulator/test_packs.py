@@ -23,6 +23,9 @@ from nexus_async.emulator.storage.packs import PACK_DIR, PackStore, pack_extent
 from tests.emulator.conftest import crc_signed
 from tests.media import png_bytes
 
+STARTUP = 90.0
+"""Seconds a worker-mode emulator may take to start (15-18 s seen on a loaded 2-core machine)."""
+
 # -- the store alone --------------------------------------------------------------------
 
 
@@ -155,7 +158,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[EmulatorServer]:
     args = ["--storage-workers", "2", "--data-dir", str(data_dir)]
-    with EmulatorServer(mode="subprocess", cli_args=args) as running:
+    with EmulatorServer(mode="subprocess", cli_args=args, startup_timeout=STARTUP) as running:
         yield running
 
 
@@ -290,7 +293,7 @@ def test_multipart_objects_next_to_packed_items(server: EmulatorServer) -> None:
 def test_reset_starts_new_packs_and_uploads_keep_working(tmp_path: Path) -> None:
     data = png_bytes(4, 4)
     args = ["--storage-workers", "1", "--data-dir", str(tmp_path)]
-    with EmulatorServer(mode="subprocess", cli_args=args) as running:
+    with EmulatorServer(mode="subprocess", cli_args=args, startup_timeout=STARTUP) as running:
         session = _session(running, {"before.png": data})
         assert _put(session["assets"][0]["upload"], data).status_code == 200
         (old,) = (tmp_path / PACK_DIR).iterdir()
@@ -313,7 +316,7 @@ def test_a_restart_on_the_same_data_dir_starts_clean(tmp_path: Path) -> None:
     args = ["--storage-workers", "1", "--data-dir", str(tmp_path)]
     packs: list[set[str]] = []
     for run in range(2):
-        with EmulatorServer(mode="subprocess", cli_args=args) as running:
+        with EmulatorServer(mode="subprocess", cli_args=args, startup_timeout=STARTUP) as running:
             session = _session(running, {f"run{run}.png": data})
             assert _put(session["assets"][0]["upload"], data).status_code == 200
             assert _download(running, f"run{run}.png") == data

@@ -25,8 +25,9 @@ PACK_DIR = "packs"
 """Directory of the pack files, under the data directory."""
 PACK_BYTES = 1 << 30
 """A worker starts a new pack once its current one holds this much."""
-PACK_GROW = 64 << 20
-"""Preallocated ahead of the write position (one ``fallocate`` per 64 MiB of bodies)."""
+PACK_GROW = 16 << 20
+"""Preallocated ahead of the write position (one ``fallocate`` per 16 MiB of bodies: 256
+bodies of 64 KiB; a worker that stores one small file does not hold 64 MiB of disk)."""
 
 
 def pack_extent(root: str, name: str, offset: int, length: int) -> Extent | None:
