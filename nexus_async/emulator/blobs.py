@@ -12,10 +12,10 @@ import shutil
 import tempfile
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import google_crc32c
@@ -76,7 +76,8 @@ class SignedTarget:
 class UrlSigner:
     """Signs storage paths; the signature covers method, path, expiry and issued headers.
 
-    The HMAC key schedule is computed once (``copy`` of a keyed object per signature).
+    The HMAC key schedule is computed once (``copy`` of a keyed object per signature: 1.2 µs,
+    against 1.8 µs for the one-shot ``hmac.digest``, which redoes the key schedule).
     """
 
     def __init__(self, secret: bytes) -> None:
@@ -139,6 +140,40 @@ class UrlSigner:
         if now_ms > expires_ms:
             return "ExpiredToken"
         return None
+
+
+class Extent(NamedTuple):
+    """Where a blob's bytes are: ``length`` bytes at ``offset`` of the file ``path`` (a whole
+    per-blob file, or a range of a storage worker's pack file). A blob made of several pieces
+    (multipart parts) is a list of extents, read in order."""
+
+    path: str
+    offset: int
+    length: int
+
+    @classmethod
+    def whole(cls, path: str | os.PathLike[str], length: int | None = None) -> Extent:
+        """All of the file at ``path`` (its size read from the file unless given)."""
+        name = os.fspath(path)
+        return cls(name, 0, os.stat(name).st_size if length is None else length)
+
+
+def read_extents(extents: list[Extent], chunk: int) -> Iterator[bytes]:
+    """The bytes of ``extents`` in order, at most ``chunk`` bytes at a time (positional reads,
+    so a pack file shared by many blobs is never seeked). OSError when a file is shorter than
+    its extent says (a corrupted store is not served as a shorter body)."""
+    for path, offset, length in extents:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            end = offset + length
+            while offset < end:
+                data = os.pread(fd, min(chunk, end - offset), offset)
+                if not data:
+                    raise OSError(f"blob file {path} ends before its extent")
+                offset += len(data)
+                yield data
+        finally:
+            os.close(fd)
 
 
 _temp_names = itertools.count()
@@ -219,7 +254,6 @@ class BlobStore:
             self.root = Path(data_dir)
             self.root.mkdir(parents=True, exist_ok=True)
             self._finalizer = None
-        self._root_name = os.fspath(self.root)
         self._sessions: dict[str, Path] = {}
 
     def new_path(self, kind: str) -> Path:
@@ -237,10 +271,6 @@ class BlobStore:
         if directory is None:
             directory = self._sessions[session_id] = self.root / "assets" / session_id
         return directory / str(index)
-
-    def ingest_name(self, session_id: str, index: int) -> str:
-        """``ingest_path`` as a string (cheaper on the storage hot path)."""
-        return f"{self._root_name}/assets/{session_id}/{index}"
 
     def write_bytes(self, kind: str, data: bytes) -> Path:
         """Store ``data`` as a new blob and return its path."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+
+from nexus_async.emulator.blobs import Extent
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carrying the dimensions (all SOFn except DHT/JPG/DAC).
@@ -14,14 +16,22 @@ _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE_MARKERS = frozenset(range(0xD0, 0xDA)) | {0x01}
 
 
-class _ChainedReader:
-    """Reads several files (e.g. multipart parts) as one stream, with forward skips."""
+_READ_AHEAD = 16 * 1024
 
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self._paths = list(paths)
-        self._handle: BinaryIO | None = None
 
-    def __enter__(self) -> _ChainedReader:
+class _ExtentReader:
+    """Reads a blob's extents (e.g. multipart parts, or ranges of a pack file) as one stream,
+    buffered, with forward skips."""
+
+    def __init__(self, extents: Sequence[Extent]) -> None:
+        self._extents = list(extents)
+        self._index = 0
+        self._position = 0
+        """Offset inside the current extent of the first byte not yet buffered."""
+        self._buffer = b""
+        self._fds: dict[str, int] = {}
+
+    def __enter__(self) -> _ExtentReader:
         return self
 
     def __exit__(
@@ -30,59 +40,63 @@ class _ChainedReader:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._handle is not None:
-            self._handle.close()
+        for fd in self._fds.values():
+            os.close(fd)
 
-    def _current(self) -> BinaryIO | None:
-        if self._handle is None and self._paths:
-            self._handle = self._paths.pop(0).open("rb")
-        return self._handle
-
-    def _next(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+    def _fill(self) -> bool:
+        """Buffer more bytes; False at the end of the last extent."""
+        while self._index < len(self._extents):
+            path, offset, length = self._extents[self._index]
+            if self._position >= length:
+                self._index += 1
+                self._position = 0
+                continue
+            fd = self._fds.get(path)
+            if fd is None:
+                fd = self._fds[path] = os.open(path, os.O_RDONLY)
+            size = min(_READ_AHEAD, length - self._position)
+            data = os.pread(fd, size, offset + self._position)
+            if not data:
+                raise OSError(f"blob file {path} ends before its extent")
+            self._position += len(data)
+            self._buffer += data
+            return True
+        return False
 
     def read(self, size: int) -> bytes:
-        """Read up to ``size`` bytes (fewer only at the end of the last file)."""
-        out = b""
-        while len(out) < size:
-            handle = self._current()
-            if handle is None:
-                break
-            chunk = handle.read(size - len(out))
-            if not chunk:
-                self._next()
-                continue
-            out += chunk
+        """Read up to ``size`` bytes (fewer only at the end of the last extent)."""
+        while len(self._buffer) < size and self._fill():
+            pass
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
         return out
 
     def skip(self, size: int) -> None:
         """Skip ``size`` bytes forward."""
-        while size > 0:
-            handle = self._current()
-            if handle is None:
+        buffered = min(size, len(self._buffer))
+        self._buffer = self._buffer[buffered:]
+        size -= buffered
+        while size > 0 and self._index < len(self._extents):
+            left = self._extents[self._index].length - self._position
+            if size < left:
+                self._position += size
                 return
-            position = handle.tell()
-            end = handle.seek(0, 2)
-            if position + size <= end:
-                handle.seek(position + size)
-                return
-            size -= end - position
-            self._next()
+            size -= left
+            self._index += 1
+            self._position = 0
 
 
-def image_size(paths: Path | Sequence[Path]) -> tuple[int, int]:
-    """Return (width, height) of a PNG or JPEG stored in one or more files; (0, 0) if unknown."""
-    files = [paths] if isinstance(paths, Path) else list(paths)
+def image_size(blob: Path | Sequence[Extent]) -> tuple[int, int]:
+    """Return (width, height) of a PNG or JPEG stored in a file or in extents; (0, 0) if
+    unknown (or unreadable)."""
     try:
-        with _ChainedReader(files) as reader:
+        extents = [Extent.whole(blob)] if isinstance(blob, Path) else list(blob)
+        with _ExtentReader(extents) as reader:
             head = reader.read(24)
             if head.startswith(_PNG_SIGNATURE) and head[12:16] == b"IHDR":
                 width, height = struct.unpack(">II", head[16:24])
                 return int(width), int(height)
             if head.startswith(b"\xff\xd8"):
-                with _ChainedReader(files) as jpeg:
+                with _ExtentReader(extents) as jpeg:
                     jpeg.skip(2)
                     return _jpeg_size(jpeg)
     except OSError:
@@ -90,7 +104,7 @@ def image_size(paths: Path | Sequence[Path]) -> tuple[int, int]:
     return 0, 0
 
 
-def _jpeg_size(reader: _ChainedReader) -> tuple[int, int]:
+def _jpeg_size(reader: _ExtentReader) -> tuple[int, int]:
     while True:
         byte = reader.read(1)
         if not byte:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import httpx
+import pytest
 
 from nexus_async.emulator import Emulator
+from nexus_async.emulator.errors import ApiError
+from nexus_async.emulator.state.base import require_filename
 from nexus_async.emulator.state.models import UploadSession
 from tests.emulator.conftest import BASE
 from tests.media import png_bytes
@@ -62,3 +66,14 @@ async def test_session_json_equals_the_generic_rendering(
     upload = created["assets"][0]["upload"]
     stored = await storage.put(upload["url"], headers=upload["headers"], content=data)
     assert stored.status_code == 200
+
+
+def test_the_control_character_check_is_unicode_category_cc() -> None:
+    for code in [*range(0x3000), 0xFEFF, 0x10FFFF]:
+        name = f"a{chr(code)}b.png"
+        is_control = unicodedata.category(chr(code)) == "Cc"
+        if is_control or code in (0x2F, 0x5C):  # "/" and "\\" are refused as directory parts
+            with pytest.raises(ApiError):
+                require_filename({"filename": name})
+        else:
+            assert require_filename({"filename": name}) == name

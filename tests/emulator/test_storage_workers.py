@@ -19,7 +19,8 @@ from tests.media import png_bytes
 
 @pytest.fixture(scope="module")
 def workers_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(mode="subprocess", cli_args=["--storage-workers", "2"]) as server:
+    args = ["--storage-workers", "2"]  # starting 3 processes took 15-18 s on a loaded machine
+    with EmulatorServer(mode="subprocess", cli_args=args, startup_timeout=90.0) as server:
         yield server
 
 

@@ -147,18 +147,18 @@ def upload_session(ctx: Context, request: Request, session: UploadSession) -> by
     url_head = dumps(ctx.storage_origin(request, INGEST_PREFIX))[:-1]  # no closing quote
     parts = []
     mimes: dict[str, str] = {}
-    for item, filename, url, headers, expires in ctx.state.signed_item_uploads(session, ctx.signer):
+    signed = ctx.state.signed_item_uploads(session, ctx.signer)
+    for item, filename, url, digest, link, expires in signed:
         mime = mimes.get(item.mime)
         if mime is None:
             mime = mimes[item.mime] = dumps(item.mime)
-        digest = headers.get("x-goog-hash")
         hashed = "" if digest is None else f',"x-goog-hash":"{digest}"'
         parts.append(
             f'{{"metadata":{{"filename":{filename},"mime":{mime},'
             f'"size":{item.size:d},"crc32c":{item.crc32c:d}}},'
             f'"upload":{{"method":"PUT","url":{url_head}{url}",'
             f'"headers":{{"content-type":{mime}{hashed},'
-            f'"x-goog-meta-datature-upload":"{headers["x-goog-meta-datature-upload"]}"}},'
+            f'"x-goog-meta-datature-upload":"{link}"}},'
             f'"expiryDate":{expires:d}}}}}'
         )
     head = dumps(

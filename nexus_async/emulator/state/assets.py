@@ -6,10 +6,10 @@ import json
 import re
 import secrets
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from nexus_async.emulator import ids
+from nexus_async.emulator.blobs import Extent
 from nexus_async.emulator.errors import ApiError, bad_request, not_found
 from nexus_async.emulator.state.base import (
     Page,
@@ -154,7 +154,7 @@ class AssetMixin(WorkspaceMixin):
         filename: str,
         mime: str,
         size: int,
-        blobs: list[Path],
+        blobs: list[Extent],
         groups: list[str],
         visible_at: int,
         custom_metadata: dict[str, MetadataValue] | None = None,

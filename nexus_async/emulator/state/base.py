@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-import unicodedata
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -188,6 +188,11 @@ def require_str(body: dict[str, Any], key: str, *, allow_empty: bool = False) ->
     return value
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode category ``Cc`` (C0, DEL, C1), matched by one regex search instead of a per-character
+``unicodedata`` call (a 5,000-file session checks 5,000 names)."""
+
+
 def require_filename(body: dict[str, Any], key: str = "filename", *, base_name: bool = True) -> str:
     """``body[key]`` as a file name without control characters (NUL, newline, ...), which no
     file system or log line handles well, and (``base_name``) without a directory part (no
@@ -195,7 +200,7 @@ def require_filename(body: dict[str, Any], key: str = "filename", *, base_name: 
     filename = require_str(body, key)
     if base_name and ("/" in filename or "\\" in filename or filename in (".", "..")):
         raise bad_request(f"{key} {filename!r} must be a base name")
-    if any(unicodedata.category(char) == "Cc" for char in filename):
+    if _CONTROL_CHARACTER.search(filename):
         raise bad_request(f"{key} {filename!r} must not contain control characters")
     return filename
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nexus_async.emulator.blobs import Extent
 from nexus_async.emulator.images import image_size
 
 JsonDict = dict[str, Any]
@@ -71,7 +72,7 @@ class Asset:
     size: int
     groups: list[str]
     visible_at: int
-    blobs: list[Path] = field(default_factory=list)
+    blobs: list[Extent] = field(default_factory=list)
     custom_metadata: list[CustomMetadataRecord] = field(default_factory=list)
     annotation_ids: dict[str, None] = field(default_factory=dict)
     dimensions: tuple[int, int] | None = None

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from nexus_async.emulator.blobs import Extent
 from nexus_async.emulator.errors import bad_request
 from nexus_async.emulator.state.assets import guess_mime
 from nexus_async.emulator.state.base import optional_str, require_object, require_str
@@ -83,7 +84,7 @@ class SeedMixin(DatasetMixin):
                 data = base64.b64decode(str(content), validate=True)
             except (binascii.Error, ValueError):
                 raise bad_request("content_base64 must be base64") from None
-            blobs = [self.blobs.write_bytes("assets", data)]
+            blobs = [Extent.whole(self.blobs.write_bytes("assets", data), len(data))]
             size = len(data)
         if not isinstance(size, int) or isinstance(size, bool):
             raise bad_request("size must be an integer")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexus_async.emulator.blobs import Extent
 from nexus_async.emulator.errors import StorageError
 from nexus_async.emulator.state.seeding import SeedMixin
 
@@ -61,7 +62,7 @@ class StorageMixin(SeedMixin):
         segments = slot.segments
         if slot.kind == "ingest":
             session, item = self.ingest_slot(segments[1], segments[2])
-            self.receive_item(session, item, [path])
+            self.receive_item(session, item, [Extent.whole(path, size)])
         elif slot.kind == "multipart":
             upload, number = self.multipart_slot(segments[1], segments[2])
             return {"ETag": self.store_part(upload, number, path, size, crc)}

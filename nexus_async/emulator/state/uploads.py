@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nexus_async.emulator import ids
-from nexus_async.emulator.blobs import SignedTarget, UrlSigner, crc32c_b64
+from nexus_async.emulator.blobs import Extent, SignedTarget, UrlSigner, crc32c_b64
 from nexus_async.emulator.errors import (
     StorageError,
     bad_request,
@@ -136,10 +136,11 @@ class UploadMixin(AnnotationMixin):
 
     def signed_item_uploads(
         self, session: UploadSession, signer: UrlSigner
-    ) -> Iterator[tuple[UploadItem, str, str, dict[str, str], int]]:
-        """(item, its filename as JSON text, signed ``path?query``, headers, expiry) of every
-        item: what ``signer.sign(self.upload_target(session, item))`` gives, with what the
-        items share computed once per session (the hot part of creating a large session)."""
+    ) -> Iterator[tuple[UploadItem, str, str, str | None, str, int]]:
+        """(item, its filename as JSON text, signed ``path?query``, ``x-goog-hash`` header (None
+        without a CRC), ``x-goog-meta-datature-upload`` header, expiry) of every item: what
+        ``signer.sign(self.upload_target(session, item))`` gives, with what the items share
+        computed once per session (the hot part of creating a large session)."""
         expires = self.now() + self.config.upload_url_ttl_ms
         closes = session.expires_at
         prefix = f"/_storage/ingest/{session.id}/"
@@ -157,19 +158,14 @@ class UploadMixin(AnnotationMixin):
             else:
                 quoted = json.dumps(filename)
             link = binascii.b2a_base64(f"{link_head}{quoted}}}".encode(), newline=False).decode()
+            digest: str | None = None
             if item.crc32c:
                 digest = hashes.get(item.crc32c)
                 if digest is None:
                     digest = hashes[item.crc32c] = "crc32c=" + crc32c_b64(item.crc32c & 0xFFFFFFFF)
-                headers = {
-                    "content-type": mime,
-                    "x-goog-hash": digest,
-                    "x-goog-meta-datature-upload": link,
-                }
                 names = "content-type%3Bx-goog-hash%3Bx-goog-meta-datature-upload"
-                hashed = f"x-goog-hash:{digest.strip()}\n"
+                hashed = f"x-goog-hash:{digest}\n"
             else:
-                headers = {"content-type": mime, "x-goog-meta-datature-upload": link}
                 names = "content-type%3Bx-goog-meta-datature-upload"
                 hashed = ""
             signature = signer.mac(
@@ -180,7 +176,7 @@ class UploadMixin(AnnotationMixin):
                 f"{prefix}{index}?X-Goog-Expires={expires}&X-Goog-SignedHeaders={names}"
                 f"&x-nexus-size={size}&x-nexus-closes={closes}&X-Goog-Signature={signature}"
             )
-            yield item, quoted, url, headers, expires
+            yield item, quoted, url, digest, link, expires
 
     # -- session state ---------------------------------------------------------------
 
@@ -210,7 +206,7 @@ class UploadMixin(AnnotationMixin):
         return sum(1 for s in self.store.upload_sessions.values() if self.session_is_open(s))
 
     def receive_item(
-        self, session: UploadSession, item: UploadItem, blobs: list[Path], at: int | None = None
+        self, session: UploadSession, item: UploadItem, blobs: list[Extent], at: int | None = None
     ) -> None:
         """An item's bytes arrived (at ``at``, default now) and were verified: ingest it."""
         now = self.now() if at is None else at
@@ -233,15 +229,14 @@ class UploadMixin(AnnotationMixin):
         if session.received == len(session.items):
             self.on_session_closed(session.id)
 
-    def receive_ingest(self, session_id: str, index: int, at: int) -> None:
-        """A storage worker stored item ``index`` at ``at``: ingest it, unless the session is
-        unknown (reset meanwhile) or was cancelled before the item arrived."""
+    def receive_ingest(self, session_id: str, index: int, at: int, blob: Extent) -> None:
+        """A storage worker stored item ``index`` at ``at`` in ``blob``: ingest it, unless the
+        session is unknown (reset meanwhile) or was cancelled before the item arrived."""
         session = self.store.upload_sessions.get(session_id)
         if session is None or not 0 <= index < len(session.items):
             return
         if session.cancelled_at is not None and at >= session.cancelled_at:
             return
-        blob = self.blobs.ingest_path(session_id, index)
         self.receive_item(session, session.items[index], [blob], at)
 
     def ingest_slot(self, session_id: str, index: str) -> tuple[UploadSession, UploadItem]:
@@ -350,7 +345,7 @@ class UploadMixin(AnnotationMixin):
         parts = [upload.parts.get(n) for n in range(1, upload.part_count + 1)]
         if any(p is None or not p.completed for p in parts):
             raise bad_request("every part must be uploaded and completed")
-        blobs = [p.path for p in parts if p is not None]
+        blobs = [Extent.whole(p.path, p.size) for p in parts if p is not None]
         if sum(p.size for p in parts if p is not None) != upload.size:
             raise bad_request("the parts do not add up to the declared size")
         upload.state = "Completed"

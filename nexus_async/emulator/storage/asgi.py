@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from starlette.types import Message, Receive, Scope, Send
 
+from nexus_async.emulator.blobs import read_extents
 from nexus_async.emulator.errors import StorageError
 from nexus_async.emulator.storage.plane import (
     Download,
@@ -36,18 +36,17 @@ async def _respond(
 
 
 async def _stream(send: Send, download: Download) -> None:
-    size = sum(path.stat().st_size for path in download.paths)
+    size = sum(extent.length for extent in download.extents)
     headers = {"content-type": download.media_type, "content-length": str(size)}
-    await _respond(send, 200, headers, more=True)
-    for path in download.paths:
-        await _send_file(send, path)
+    chunks = read_extents(download.extents, DOWNLOAD_CHUNK)
+    try:
+        first = await asyncio.to_thread(next, chunks, b"")  # a missing file is a 404, not a 200
+    except OSError:
+        raise StorageError(404, "NoSuchKey") from None
+    await _respond(send, 200, headers, first, more=True)
+    while chunk := await asyncio.to_thread(next, chunks, b""):
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _send_file(send: Send, path: Path) -> None:
-    with path.open("rb") as handle:
-        while chunk := await asyncio.to_thread(handle.read, DOWNLOAD_CHUNK):
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
 
 def error_response(error: StorageError) -> tuple[int, dict[str, str], bytes]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from nexus_async.emulator.blobs import BlobWriter
+from nexus_async.emulator.blobs import BlobWriter, Extent
 from nexus_async.emulator.errors import StorageError
 from nexus_async.emulator.state import EmulatorState, StorageSlot
 from nexus_async.emulator.stats import Stats
-from nexus_async.emulator.storage.plane import Download, Slot
+from nexus_async.emulator.storage.plane import BlobSink, Download, Slot
 
 
 class LocalBackend:
@@ -25,23 +25,28 @@ class LocalBackend:
     def slot(self, segments: list[str], query: Mapping[str, str]) -> Slot:
         """The state's view of the object (403 when its session or upload is closed)."""
         resolved = self.state.storage_slot(segments)
-        return Slot(
-            resolved.blob,
-            resolved.expected_size,
-            resolved.written,
-            resolved.write_once,
-            resolved,
-        )
+        return Slot(resolved.expected_size, resolved.write_once, resolved)
+
+    def exists(self, slot: Slot) -> bool:
+        """Whether the state has the object already."""
+        assert isinstance(slot.context, StorageSlot)
+        return slot.context.written
+
+    def open(self, slot: Slot) -> BlobWriter:
+        """A temporary file next to the blob's final path."""
+        assert isinstance(slot.context, StorageSlot)
+        return BlobWriter(slot.context.blob)
 
     def commit(
-        self, slot: Slot, blob: BlobWriter, size: int, crc: int, exclusive: bool
+        self, slot: Slot, blob: BlobSink, size: int, crc: int, exclusive: bool
     ) -> dict[str, str]:
         """Re-check the slot (the session may have closed meanwhile), move the blob into
         place, then apply the upload to the state."""
         assert isinstance(slot.context, StorageSlot)
+        assert isinstance(blob, BlobWriter)
         fresh = self.state.storage_slot(list(slot.context.segments))
         if exclusive and fresh.written:
-            raise FileExistsError(slot.blob)
+            raise FileExistsError(blob.final)
         blob.commit(exclusive=exclusive)
         return self.state.storage_commit(slot.context, slot.context.blob, size, crc)
 
@@ -59,5 +64,5 @@ class LocalBackend:
         elif len(segments) == 2 and segments[0] == "exports":
             export = self.state.store.exports.get(segments[1].removesuffix(".zip"))
             if export is not None and export.blob is not None:
-                return Download([export.blob], "application/zip")
+                return Download([Extent.whole(export.blob)], "application/zip")
         raise StorageError(404, "NoSuchKey")

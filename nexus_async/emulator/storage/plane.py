@@ -1,22 +1,21 @@
 """The storage plane, independent of any HTTP server: verify a signed-URL request statelessly,
-stream its body into an atomically written blob, and hand the result to a backend.
+stream its body into a blob the backend provides, and hand the result to the backend.
 
-A backend decides what a storage path means (``LocalBackend``: the API state of this process;
-``WorkerBackend``: a storage worker that only knows the signed URL and the blob store).
+A backend decides what a storage path means and where bodies go (``LocalBackend``: the API
+state of this process, one file per blob; ``WorkerBackend``: a storage worker that only knows
+the signed URL, writing into its pack files).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote
 
 import google_crc32c
 
-from nexus_async.emulator.blobs import STORAGE_PREFIX, BlobWriter, UrlSigner, parse_b64_crc32c
+from nexus_async.emulator.blobs import STORAGE_PREFIX, Extent, UrlSigner, parse_b64_crc32c
 from nexus_async.emulator.errors import StorageError
 
 
@@ -42,23 +41,30 @@ def parse_storage_query(raw: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Slot:
-    """The object a verified PUT writes: where, its declared size (None when unknown), whether
-    it exists already (None: look at the blob store, only done for exclusive writes), whether it
-    may only be written once; ``context`` is the backend's own."""
+    """The object a verified PUT writes: its declared size (None when unknown) and whether it
+    may only be written once; ``context`` is the backend's own (where it goes, what it is)."""
 
-    blob: str | Path
     expected_size: int | None
-    exists: bool | None
     write_once: bool
     context: object = None
 
 
 @dataclass(frozen=True)
 class Download:
-    """The answer to a verified GET: the blob files to concatenate and their MIME type."""
+    """The answer to a verified GET: the extents to concatenate and their MIME type."""
 
-    paths: list[Path]
+    extents: list[Extent]
     media_type: str
+
+
+class BlobSink(Protocol):
+    """Where a body is written while it streams in (a temporary file, a pack reservation)."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append one chunk."""
+
+    def discard(self) -> None:
+        """The body is refused or cut short: nothing of it may become visible."""
 
 
 class StorageCounters(Protocol):
@@ -90,10 +96,17 @@ class StorageBackend(Protocol):
     def slot(self, segments: list[str], query: Mapping[str, str]) -> Slot:
         """The object a PUT writes; StorageError (403 closed, 404 unknown) otherwise."""
 
+    def exists(self, slot: Slot) -> bool:
+        """Whether the object exists already (asked for exclusive writes only)."""
+
+    def open(self, slot: Slot) -> BlobSink:
+        """Where the body of a PUT to ``slot`` is written."""
+
     def commit(
-        self, slot: Slot, blob: BlobWriter, size: int, crc: int, exclusive: bool
+        self, slot: Slot, blob: BlobSink, size: int, crc: int, exclusive: bool
     ) -> dict[str, str]:
-        """Move the verified ``blob`` into place and record it; the response headers."""
+        """Make the verified ``blob`` visible and record it; the response headers.
+        FileExistsError when ``exclusive`` and the object exists by now."""
 
     def failed(self, slot: Slot, reason: str) -> None:
         """A body was refused (checksum or size)."""
@@ -127,7 +140,7 @@ class Upload:
         self._slot = slot
         self._declared = declared
         self._exclusive = exclusive
-        self._blob = BlobWriter(slot.blob)
+        self._blob = backend.open(slot)
         self.size = 0
         self._crc = 0
 
@@ -193,6 +206,6 @@ class StoragePlane:
         declared = declared_crc(request.headers)
         slot = backend.slot(segments, request.query)
         exclusive = request.headers.get("x-goog-if-generation-match") == "0" or slot.write_once
-        if exclusive and (os.path.exists(slot.blob) if slot.exists is None else slot.exists):
+        if exclusive and backend.exists(slot):
             raise StorageError(412, "PreconditionFailed", "The object already exists")
         return Upload(backend, slot, declared, exclusive)

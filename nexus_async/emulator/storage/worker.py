@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from nexus_async.emulator.blobs import BlobStore, UrlSigner
+from nexus_async.emulator.blobs import UrlSigner
 from nexus_async.emulator.clock import SystemClock
 from nexus_async.emulator.faults import FaultRule, FaultSet
 from nexus_async.emulator.storage.http import StorageProtocol
@@ -84,14 +84,11 @@ class SharedFaults:
 async def serve(settings: dict[str, Any]) -> None:
     """Serve on the inherited socket until SIGTERM/SIGINT."""
     root = Path(settings["root"])
-    blobs = BlobStore(root)
     journal = JournalWriter(control_dir(root) / "journal")
     versions = Versions(root)
     faults = SharedFaults(root, journal, versions)
-    plane = StoragePlane(
-        UrlSigner(bytes.fromhex(settings["secret"])),
-        WorkerBackend(blobs, SystemClock(), journal, versions),
-    )
+    backend = WorkerBackend(root, SystemClock(), journal, versions)
+    plane = StoragePlane(UrlSigner(bytes.fromhex(settings["secret"])), backend)
     loop = asyncio.get_running_loop()
     sock = socket.socket(fileno=settings["fd"])
     server = await loop.create_server(
@@ -104,6 +101,7 @@ async def serve(settings: dict[str, Any]) -> None:
     sys.stdout.flush()
     await stop.wait()
     server.close()
+    backend.close()
     journal.close()
     versions.close()
 

@@ -1,5 +1,6 @@
 """The storage backend of a storage worker: everything it needs is in the signed URL (size,
-when the session closes) and in the shared data directory (blobs, closed-session markers).
+when the session closes) and in the shared data directory (closed-session markers, the
+journal); bodies go into the worker's own pack files (``storage/packs.py``).
 
 Workers only serve item uploads (``/_storage/ingest/<session>/<index>``); every other signed
 URL keeps pointing at the API process.
@@ -14,11 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from nexus_async.emulator.blobs import BlobStore, BlobWriter
 from nexus_async.emulator.clock import Clock
 from nexus_async.emulator.errors import StorageError
-from nexus_async.emulator.storage.journal import JournalWriter
-from nexus_async.emulator.storage.plane import Download, Slot
+from nexus_async.emulator.storage.journal import ArrivalIndex, JournalWriter
+from nexus_async.emulator.storage.packs import PackBlob, PackStore
+from nexus_async.emulator.storage.plane import BlobSink, Download, Slot
 
 CONTROL_DIR = "_control"
 
@@ -37,13 +38,16 @@ FAULTS = 0
 """Slot of ``Versions`` bumped whenever the API publishes new fault rules."""
 CLOSED = 1
 """Slot of ``Versions`` bumped whenever an upload session closes (or the emulator resets)."""
-_SLOTS = struct.Struct("=QQ")
+RESET = 2
+"""Slot of ``Versions`` bumped after an emulator reset deleted the packs and the journal."""
+_SLOTS = struct.Struct("=QQQ")
 
 
 class Versions:
-    """Two counters in a small shared file mapped into memory by the API process (which bumps
+    """Counters in a small shared file mapped into memory by the API process (which bumps
     them) and by every storage worker (which reads them without a system call): a worker only
-    re-reads ``faults.json`` or stats a closed-session marker when a counter moved."""
+    re-reads ``faults.json``, stats a closed-session marker or starts a new pack when a counter
+    moved."""
 
     def __init__(self, root: Path, *, writable: bool = False) -> None:
         path = control_dir(root) / "versions"
@@ -80,20 +84,22 @@ class ItemRef(NamedTuple):
 
 
 class WorkerBackend:
-    """Resolves item uploads statelessly and reports them through the journal."""
+    """Resolves item uploads statelessly, writes them into packs and journals them."""
 
     def __init__(
         self,
-        blobs: BlobStore,
+        root: Path,
         clock: Clock,
         journal: JournalWriter,
         versions: Versions | None = None,
     ) -> None:
-        self.blobs = blobs
         self.clock = clock
         self.journal = journal
+        self.packs = PackStore(os.fspath(root))
+        self._index = ArrivalIndex(control_dir(root) / "journal")
         self._versions = versions
-        self._closed_dir = os.fspath(control_dir(blobs.root) / "closed")
+        self._reset_version = versions.get(RESET) if versions is not None else 0
+        self._closed_dir = os.fspath(control_dir(root) / "closed")
         self._open: set[str] = set()
         """Sessions seen open at ``_open_version`` of the closed counter (sessions never reopen,
         so the set stays true until the counter moves)."""
@@ -120,8 +126,21 @@ class WorkerBackend:
         except (KeyError, ValueError):
             raise StorageError(404, "NoSuchKey") from None
         self._check_open(session_id, closes)
-        blob = self.blobs.ingest_name(session_id, index)
-        return Slot(blob, size, None, False, ItemRef(session_id, index, closes))
+        return Slot(size, False, ItemRef(session_id, index, closes))
+
+    def exists(self, slot: Slot) -> bool:
+        """Whether any worker journaled the item."""
+        assert isinstance(slot.context, ItemRef)
+        return self._index.arrived(slot.context.session_id, slot.context.item)
+
+    def open(self, slot: Slot) -> PackBlob:
+        """Room for the declared size in the current pack."""
+        if self._versions is not None and self._versions.get(RESET) != self._reset_version:
+            self._reset_version = self._versions.get(RESET)
+            self.packs.restart()
+            self._index.restart()
+        assert slot.expected_size is not None
+        return self.packs.reserve(slot.expected_size)
 
     def _check_open(self, session_id: str, closes: int) -> None:
         if self.now() >= closes or self._closed(session_id):
@@ -142,15 +161,28 @@ class WorkerBackend:
         return False
 
     def commit(
-        self, slot: Slot, blob: BlobWriter, size: int, crc: int, exclusive: bool
+        self, slot: Slot, blob: BlobSink, size: int, crc: int, exclusive: bool
     ) -> dict[str, str]:
-        """Move the blob into place and journal the arrival."""
+        """Journal the arrival: the item exists from then on (flushed with the request's other
+        records, before the answer; at once, under the journal lock, for an exclusive write)."""
         assert isinstance(slot.context, ItemRef)
+        assert isinstance(blob, PackBlob)
         session_id, index, closes = slot.context
         self._check_open(session_id, closes)
-        blob.commit(exclusive=exclusive)
-        self.journal.arrival(session_id, index, self.now())
+        if not exclusive:
+            self.journal.arrival(session_id, index, self.now(), blob.name, blob.offset, size)
+            return {}
+        with self.journal.locked():
+            if self._index.arrived(session_id, index):
+                raise FileExistsError(f"{session_id}/{index}")
+            self.journal.arrival(session_id, index, self.now(), blob.name, blob.offset, size)
+            self.journal.flush()
         return {}
+
+    def close(self) -> None:
+        """Close the packs and the journal index."""
+        self.packs.close()
+        self._index.close()
 
     def failed(self, slot: Slot, reason: str) -> None:
         """Nothing to record for an item (the client retries it)."""

@@ -2,8 +2,9 @@
 
 It binds one listening socket that N worker processes share (the kernel spreads connections),
 publishes the fault rules and closed-session markers they read, and applies what they journal
-(arrivals, counters, fault triggers) to the API state when ``sync`` is called: before every API
-or control request, and from ``Emulator.stats()``.
+(arrivals with where their bytes are in the workers' packs, counters, fault triggers) to the
+API state when ``sync`` is called: before every API or control request, and from
+``Emulator.stats()``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_async.emulator.faults import FaultRule
 from nexus_async.emulator.storage.journal import JournalReader
+from nexus_async.emulator.storage.packs import pack_extent
 from nexus_async.emulator.storage.worker_backend import (
     CLOSED,
     FAULTS,
+    RESET,
     Versions,
     closed_marker,
     control_dir,
@@ -39,6 +42,7 @@ class StorageWorkers:
         host, port = sock.getsockname()[:2]
         self.origin = f"http://{host}:{port}"
         root = emulator.blobs.root
+        self._root = os.fspath(root)
         self._control = control_dir(root)
         (self._control / "closed").mkdir(parents=True, exist_ok=True)
         (self._control / "claims").mkdir(parents=True, exist_ok=True)
@@ -93,11 +97,13 @@ class StorageWorkers:
         self._versions.bump(CLOSED)  # after the marker: a worker that sees the bump sees it
 
     def reset(self) -> None:
-        """After an emulator reset: forget markers and journal (the blobs are gone)."""
+        """After an emulator reset: forget markers and journal (the blobs and packs are gone;
+        workers start new packs when they see the ``RESET`` bump)."""
         shutil.rmtree(self._control / "closed", ignore_errors=True)
         (self._control / "closed").mkdir(exist_ok=True)
         self._versions.bump(CLOSED)
         self._journal.restart()
+        self._versions.bump(RESET)
         self._publish(self.emulator.faults.rules)
 
     # -- workers -> API --------------------------------------------------------------
@@ -109,7 +115,9 @@ class StorageWorkers:
         for record in self._journal.read():
             kind = record[0]
             if kind == "a":
-                emulator.state.receive_ingest(record[1], record[2], record[3])
+                blob = pack_extent(self._root, record[4], record[5], record[6])
+                if blob is not None:
+                    emulator.state.receive_ingest(record[1], record[2], record[3], blob)
             elif kind == "r":
                 counters.count_storage_request(record[1])
             elif kind == "b":
