@@ -330,20 +330,20 @@ class Bench:
         small: tuple[list[Path], dict[str, tuple[int, int]]],
         full: tuple[list[Path], dict[str, tuple[int, int]]],
     ) -> None:
-        """P7: many small files with nexus_async only, one run each.
+        """P7: many small files with nexus_async only, one run each, the longest first.
 
-        First the small set against the main emulator (no rate limit): the client's capacity.
-        Then the small and the full set against ``limited``, whose upload-session window is
+        The full and the small set against ``limited``, whose upload-session window is
         ``session_window_s``: files/s against the ceiling, the delay from ``add_path`` to the
-        first storage PUT, and RSS growth at both sizes.
+        first storage PUT, and RSS growth at both sizes. Then the small set against the main
+        emulator (no rate limit): the client's capacity.
         """
         window = self.settings.session_window_s
         ceiling = rate_limit_ceiling(window)
         ours = next(client for client in self.clients if client.name == OURS)
         plan = [
-            (self.server, small, "no limit", None),
-            (limited, small, f"{SESSIONS_PER_WINDOW} per {window:g} s", ceiling),
             (limited, full, f"{SESSIONS_PER_WINDOW} per {window:g} s", ceiling),
+            (limited, small, f"{SESSIONS_PER_WINDOW} per {window:g} s", ceiling),
+            (self.server, small, "no limit", None),
         ]
         for server, (paths, expected), limit, run_ceiling in plan:
             files = len(expected)
