@@ -196,9 +196,11 @@ def bench(session: nox.Session) -> None:
     Same two venvs as `interop`: this session's venv gets `datature==1.12.2` only (the official
     client runs there, unchanged); the orchestrator, the emulator (a real server on 127.0.0.1),
     nexus_async and the floor client run from the `-e .[emulator]` venv. Writes
-    `benchmarks/RESULTS.md` and `benchmarks/results.json`. Not in the default set (a full run
-    takes ~20 min). `nox -s bench -- --quick` runs small sizes once; other arguments after
-    `--` go to `python -m benchmarks.run` (see its --help).
+    `benchmarks/RESULTS.md` and `benchmarks/results.json`. With 2+ cores the emulator runs on
+    the first and each client on the second (the results say so). Not in the default set (a
+    full run takes ~30 min, half of it P7's 200,000 files). `nox -s bench -- --quick` runs
+    small sizes once; other arguments after `--` go to `python -m benchmarks.run` (see its
+    --help).
     """
     session.install(OFFICIAL_SDK)
     official = _venv_python(Path(session.virtualenv.location))

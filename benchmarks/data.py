@@ -38,13 +38,14 @@ def crc32c_of(data: bytes) -> int:
     return int(google_crc32c.value(data))
 
 
-def write_images(folder: Path, count: int, size: int) -> dict[str, tuple[int, int]]:
-    """``count`` PNGs of ``size`` bytes in ``folder``; returns name -> (size, crc32c)."""
+def write_images(folder: Path, count: int, size: int, first: int = 0) -> dict[str, tuple[int, int]]:
+    """``count`` PNGs of ``size`` bytes in ``folder``, numbered from ``first`` (names stay
+    distinct across folders); returns name -> (size, crc32c)."""
     folder.mkdir(parents=True, exist_ok=True)
     expected: dict[str, tuple[int, int]] = {}
-    for index in range(count):
+    for index in range(first, first + count):
         data = png_bytes(size)
-        name = f"img-{index:05d}.png"
+        name = f"img-{index:06d}.png"
         (folder / name).write_bytes(data)
         expected[name] = (size, crc32c_of(data))
     return expected

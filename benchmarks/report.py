@@ -77,7 +77,9 @@ def throughput_tables(records: list[Record]) -> list[str]:
                     _fmt(median_of(group, client, "wall_s")),
                     _fmt(median_of(group, client, "files_per_s"), 1),
                     _fmt(median_of(group, client, "mb_per_s"), 1),
+                    _fmt(median_of(group, client, "cpu_ms_per_file")),
                     _fmt(median_of(group, client, "cpu_s")),
+                    _fmt(median_of(group, client, "emulator_cpu_ms_per_file")),
                     _fmt(median_of(group, client, "peak_rss_mib"), 0),
                     _fmt(median_of(group, client, "rss_growth_mib"), 0),
                     _verified(group, client),
@@ -93,8 +95,9 @@ def throughput_tables(records: list[Record]) -> list[str]:
         ratio_rows.append(
             [workload + variant, *(_fmt(r) + "x" for r in throughput), *(_fmt(r) for r in cpu)]
         )
-    header = ["Workload", "Client", "Wall s", "Files/s", "MB/s", "CPU s", "Peak RSS MiB"]
-    lines = _table([*header, "RSS growth MiB", "Verified runs"], rows)
+    header = ["Workload", "Client", "Wall s", "Files/s", "MB/s", "Client CPU ms/file", "CPU s"]
+    header += ["Emulator CPU ms/file", "Peak RSS MiB", "RSS growth MiB", "Verified runs"]
+    lines = _table(header, rows)
     lines += ["", "Pair-by-pair ratios (median over runs of the same index):", ""]
     ratio_header = ["Workload", "Throughput ours/official", "Throughput ours/floor"]
     lines += _table([*ratio_header, "CPU ours/official", "CPU ours/floor"], ratio_rows)
@@ -141,6 +144,43 @@ def import_table(records: list[Record]) -> list[str]:
     return [*_table(header, rows), "", f"Import time ours/official (paired): {_fmt(ratio)}"]
 
 
+def many_files_table(records: list[Record]) -> list[str]:
+    """P7: one row per run (nexus_async only), in the order they ran."""
+    rows = []
+    for r in (r for r in records if r.workload == "P7"):
+        v = r.values
+        ceiling = v.get("ceiling_files_per_s")
+        first_put = v.get("first_put_s")
+        cpu_per_file = v.get("cpu_ms_per_file")
+        rows.append(
+            [
+                r.variant.strip(),
+                _fmt(v.get("wall_s"), 1),
+                _fmt(v.get("files_per_s"), 1),
+                "-" if ceiling is None else f"{ceiling:,.1f} ({v['of_ceiling']:.2f}x)",
+                _fmt(cpu_per_file),
+                _fmt(None if not cpu_per_file else 1000 / cpu_per_file, 0),
+                _fmt(v.get("emulator_cpu_ms_per_file")),
+                "-" if first_put is None else f"{first_put:.2f}",
+                _fmt(v.get("rss_growth_mib"), 0),
+                f"{v.get('sessions', '-')} ({v.get('sessions_refused', '-')})",
+                "verified" if r.verified else f"FAILED: {r.detail}",
+            ]
+        )
+    header = ["Files, upload-session limit", "Wall s", "Files/s", "Ceiling files/s (achieved)"]
+    header += ["Client CPU ms/file", "One-core bound files/s", "Emulator CPU ms/file"]
+    header += ["First PUT s", "RSS growth MiB"]
+    return _table([*header, "Sessions (429s)", "Check"], rows)
+
+
+def many_files_section(records: list[Record]) -> list[str]:
+    """The P7 heading and table, or nothing when P7 did not run."""
+    if not any(r.workload == "P7" for r in records):
+        return []
+    heading = "### Many small files, upload-session limit on (P7, nexus_async only)"
+    return [heading, "", *many_files_table(records), ""]
+
+
 def per_run_table(records: list[Record]) -> list[str]:
     """Every run: order, headline number, verification."""
     rows = []
@@ -169,6 +209,7 @@ def markdown(records: list[Record]) -> str:
         "",
         *import_table(records),
         "",
+        *(many_files_section(records)),
         "### Every run",
         "",
         *per_run_table(records),

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 MIB = 1024 * 1024
+_marks: dict[str, float] = {}
 
 
 def read_spec() -> dict[str, Any]:
@@ -78,7 +79,14 @@ def measure_upload(upload: Callable[[], list[str]]) -> dict[str, Any]:
         "rss_before_mib": rss_before,
         "peak_rss_mib": peak_rss_mib(),
         "op_ids": op_ids,
+        **_marks,
     }
+
+
+def mark_first(name: str) -> None:
+    """Record the wall-clock time (``time.time()``) of the first call with ``name``; it goes
+    into the result. ``t_add_path``: the client is about to look at its first path."""
+    _marks.setdefault(name, time.time())
 
 
 def emit(result: dict[str, Any]) -> None:

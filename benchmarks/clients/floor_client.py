@@ -66,6 +66,7 @@ async def upload(spec: dict[str, Any]) -> list[str]:
     """The whole protocol; returns the operation id."""
     anyio = importlib.import_module("anyio")
     httpx = importlib.import_module("httpx")
+    _common.mark_first("t_add_path")
     files = _files(spec["paths"])
     threshold, concurrency = spec["multipart_threshold"], spec["concurrency"]
     limiter = anyio.CapacityLimiter(concurrency)

@@ -1,7 +1,9 @@
 """``nexus_async`` with its defaults (concurrency, chunk size, poll schedule).
 
-The client-side session-creation wait is disabled (``upload_sessions_per_window=None``)
-because the emulator runs with ``--no-rate-limit`` and every run is a fresh project.
+The client-side session-creation wait is disabled (``upload_sessions_per_window=None``):
+the emulator runs with ``--no-rate-limit`` and every run is a fresh project, except in P7,
+where the emulator's scaled window (``--session-window-s``) is the only limit and the client
+waits as the server's 429 ``Retry-After`` says (its own limiter knows only the real 300 s).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ async def upload(spec: dict[str, Any], nexus: Any) -> list[str]:
         project = client.get_project(spec["project_id"])
         session = project.assets.create_upload_session(groups=["main"])
         async with session:
+            _common.mark_first("t_add_path")
             for path in spec["paths"]:
                 await session.add_path(path)
         return list(session.get_operation_ids())

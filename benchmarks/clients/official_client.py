@@ -24,6 +24,7 @@ def upload(spec: dict[str, Any], nexus: Any) -> list[str]:
     project = nexus.Client(spec["secret_key"]).get_project(spec["project_id"])
     session = project.assets.create_upload_session(groups=["main"], show_progress=False)
     with session:
+        _common.mark_first("t_add_path")
         for path in spec["paths"]:
             session.add_path(path)
     return [str(op_id) for op_id in session.get_operation_ids()]

@@ -20,6 +20,18 @@ from nexus_async.emulator.server import (
     uvicorn_config,
 )
 
+_DEFAULT_LIMIT = RateLimitConfig()
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.001 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be at least 0.001 s, got {text}")
+    return seconds
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI options."""
@@ -38,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-file", type=Path, help="JSON seed document (as /_emulator/seed)")
     parser.add_argument("--no-default-project", action="store_true")
     parser.add_argument("--no-rate-limit", action="store_true")
+    default_window = _DEFAULT_LIMIT.window_ms / 1000
+    parser.add_argument(
+        "--session-window-s",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help=f"length of the upload-session rate-limit window (default {default_window:g}: "
+        f"{_DEFAULT_LIMIT.max_sessions} sessions per window per project); a shorter window "
+        "lets benchmarks reach the limit quickly",
+    )
     parser.add_argument(
         "--storage-workers",
         type=int,
@@ -54,9 +75,12 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         timing.queue_ms = max(0, args.queue_ms)
     if args.processing_ms is not None:
         timing.processing_ms = max(0, args.processing_ms)
+    rate_limit = RateLimitConfig(enabled=not args.no_rate_limit)
+    if args.session_window_s is not None:
+        rate_limit.window_ms = round(args.session_window_s * 1000)
     return EmulatorConfig(
         timing=timing,
-        rate_limit=RateLimitConfig(enabled=not args.no_rate_limit),
+        rate_limit=rate_limit,
         data_dir=args.data_dir,
         default_project=not args.no_default_project,
         default_secret_key=args.secret_key,
