@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +145,33 @@ async def test_operation_reads_do_not_walk_the_items(
         await put_signed(storage, session["assets"][10]["upload"], png_bytes(1, 1))
     ).status_code == 200
     assert _CountingItems.walks == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited (whoever adopted it may not reap it)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_workers_exit_when_the_api_process_is_killed() -> None:
+    server = EmulatorServer(
+        mode="subprocess", cli_args=["--storage-workers", "1"], startup_timeout=90.0
+    )
+    server.start()
+    try:
+        process = server._process
+        assert process is not None
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        (worker,) = [int(pid) for pid in children]
+        assert _alive(worker)
+        process.kill()  # no chance to close its workers
+        process.wait()
+        deadline = time.monotonic() + 30
+        while _alive(worker):
+            assert time.monotonic() < deadline, "the orphaned worker kept running"
+            time.sleep(0.1)
+    finally:
+        server.stop()

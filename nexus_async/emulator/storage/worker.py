@@ -81,6 +81,19 @@ class SharedFaults:
         return True
 
 
+PARENT_CHECK_S = 1.0
+"""How often a worker checks that the API process that started it is still alive."""
+
+
+def _stop_when_orphaned(loop: asyncio.AbstractEventLoop, parent: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once the worker's parent is gone (reparented): an API process killed
+    without closing its workers (SIGKILL, or stopped while still starting) leaves none behind."""
+    if os.getppid() != parent:
+        stop.set()
+        return
+    loop.call_later(PARENT_CHECK_S, _stop_when_orphaned, loop, parent, stop)
+
+
 async def serve(settings: dict[str, Any]) -> None:
     """Serve on the inherited socket until SIGTERM/SIGINT."""
     root = Path(settings["root"])
@@ -97,6 +110,7 @@ async def serve(settings: dict[str, Any]) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    _stop_when_orphaned(loop, os.getppid(), stop)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     await stop.wait()
