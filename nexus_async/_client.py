@@ -24,6 +24,7 @@ from nexus_async.resources.projects import Project
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workspace import Workspace
 from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.storage.engine import EngineChoice, check_choice
 
 __all__ = ["AsyncClient"]
 
@@ -64,6 +65,11 @@ class AsyncClient:
             certificate instead of a secret key.
         upload_sessions_per_window: upload sessions this client creates per project in any
             300 s (the server allows 15); None disables the client-side wait.
+        storage_engine: what transfers to signed storage URLs run on: ``"auto"`` (aiohttp
+            on asyncio when it is installed, httpx otherwise, e.g. under trio), ``"aiohttp"``,
+            ``"httpx"``, a factory building a
+            :class:`~nexus_async.uploads.storage.StorageEngine` from
+            :class:`~nexus_async.uploads.storage.EngineOptions`, or an engine (you close it).
 
     Example::
 
@@ -84,6 +90,7 @@ class AsyncClient:
         mtls_certificate_file_path: str | None = None,
         mtls_private_key_file_path: str | None = None,
         upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
+        storage_engine: EngineChoice = "auto",
     ) -> None:
         configure_from_env()
         secret_key = secret_key or os.environ.get(SECRET_KEY_ENV) or None
@@ -95,6 +102,7 @@ class AsyncClient:
             )
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        check_choice(storage_engine)
         self.endpoint = _endpoint(endpoint)
         self._transport = Transport(
             base_url=self.endpoint,
@@ -103,6 +111,7 @@ class AsyncClient:
             retry=RetryPolicy(max_retries=max_retries),
             http_client=http_client,
             cert=cert,
+            storage_engine=storage_engine,
         )
         self._creation_limits = SessionCreationLimits(upload_sessions_per_window)
 

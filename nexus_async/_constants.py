@@ -89,6 +89,9 @@ DEFAULT_OPERATION_TIMEOUT: Final = 3_600.0
 # --- Uploads (nexus-api.md §6, §13, §14; measurements.md) ------------------------------------
 CHUNK_SIZE: Final = 1024 * 1024  # 1 MiB: lowest client CPU per GB measured with httpx
 SMALL_FILE_SIZE: Final = 4 * 1024 * 1024  # up to this, one thread hop reads and hashes the file
+# Storage transfers of a known length up to this read their bytes on the event loop: from the
+# page cache that costs less than the thread hop it saves (benchmarks/STORAGE_ENGINES.md).
+READ_ON_LOOP_MAX_SIZE: Final = 64 * 1024
 # A file name is at most 255 bytes in UTF-8: the limit of ext4, APFS, NTFS (255 UTF-16 units)
 # and of object-store keys' last segment in practice; a longer name cannot be downloaded back.
 MAX_FILENAME_BYTES: Final = 255

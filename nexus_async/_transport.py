@@ -18,7 +18,7 @@ import platform
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -51,6 +51,9 @@ from nexus_async._http import api_timeout, build_http_client, pool_timeout_error
 from nexus_async._retry import RetryPolicy
 from nexus_async._validation import check_request_timeout, check_retries
 from nexus_async._version import __version__
+
+if TYPE_CHECKING:
+    from nexus_async.uploads.storage.engine import EngineChoice
 
 __all__ = ["RequestOptions", "Transport", "api_path", "encode_query", "user_agent"]
 
@@ -237,8 +240,11 @@ class Transport:
         retry: RetryPolicy,
         http_client: httpx.AsyncClient | None = None,
         cert: tuple[str, str] | None = None,
+        storage_engine: EngineChoice = "auto",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What the storage transfers of this client's uploads, imports and downloads run on.
+        self.storage_engine = storage_engine
         self.timeout = timeout
         self.retry = retry
         self._headers = {"User-Agent": user_agent(), "Accept": "application/json"}
@@ -267,6 +273,7 @@ class Transport:
         derived.timeout = timeout or self.timeout
         derived.retry = retry or self.retry
         derived._headers = self._headers
+        derived.storage_engine = self.storage_engine
         derived._owns_http = False
         derived._loop = self._loop
         derived._http = self._http
