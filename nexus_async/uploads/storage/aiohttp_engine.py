@@ -5,7 +5,9 @@ One ``aiohttp.ClientSession`` whose connector holds ``max_connections`` kept-ali
 connections. URLs are passed as ``yarl.URL(url, encoded=True)``: aiohttp would otherwise
 re-encode a signed URL's query and break its signature. Nothing is added to the request but
 what HTTP needs (no ``Content-Type`` unless the caller gave one), redirects are not followed,
-and aiohttp logs nothing per request.
+and aiohttp logs nothing per request. When a kept-alive connection drops before any answer,
+aiohttp resends a bytes body once by itself (RFC 9112 §9.3.1); a streamed body is never
+resent by aiohttp, only by :class:`StorageClient`'s retries, which re-read it from disk.
 
 Example::
 
