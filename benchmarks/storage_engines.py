@@ -2,12 +2,13 @@
 ``python -m benchmarks.storage_engines [--files 1000] [--repeats 3]``.
 
 The emulator runs as a subprocess (no rate limit, one storage worker process serving the
-signed URLs) pinned to core 0; this client is pinned to core 1. For every configuration an
-upload session of ``--files`` x 64 KiB PNGs is created through the API, then every file is PUT
-to its signed URL through :class:`~nexus_async.uploads.StorageClient` (``send_local_file``, as
-upload sessions do). Only the PUT phase after a first wave of ``in flight`` PUTs (which opens
-the connections) is timed: this process's CPU (getrusage, every thread
-included, so a thread hop is counted) per PUT, and wall time. Configurations:
+signed URLs; a fresh one per run) pinned to core 0; this client is pinned to core 1. For every
+configuration an upload session of ``--files`` x 64 KiB PNGs is created through the API, then
+every file is PUT to its signed URL through :class:`~nexus_async.uploads.StorageClient`
+(``send_local_file``, as upload sessions do). Only the PUT phase after a first wave of
+``in flight`` PUTs (which opens the connections) is timed: this process's CPU (getrusage,
+every thread included, so a thread hop is counted) per PUT, wall time, and the emulator's CPU
+per PUT (/proc). Configurations:
 
 * engine: ``httpx`` (the baseline, same run), ``aiohttp``, ``aiohttp`` on uvloop (if installed);
 * in flight: 32, 64, 128 (``max_connections``; httpx in pools of
@@ -44,6 +45,7 @@ from nexus_async.uploads.files import LocalFile
 FILE_SIZE = 64 * 1024
 CONCURRENCIES = (32, 64, 128)
 READS = {"hop": 0, "loop": FILE_SIZE}
+CLI_ARGS = ["--no-rate-limit", "--storage-workers", "1"]
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,40 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _pin(server: EmulatorServer) -> None:
-    """This process to core 1; the emulator and its storage workers to core 0."""
-    if (os.cpu_count() or 1) < 2 or server._process is None:
-        return
-    os.sched_setaffinity(0, {1})
+def _server_pids(server: EmulatorServer) -> list[int]:
+    """The emulator process and its storage worker processes."""
+    if server._process is None:
+        return []
     pids = [server._process.pid]
     with contextlib.suppress(OSError):
         children = Path(f"/proc/{pids[0]}/task/{pids[0]}/children").read_text().split()
         pids += [int(pid) for pid in children]
+    return pids
+
+
+def _server_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the server processes so far (/proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pin(pids: list[int]) -> None:
+    """This process to core 1; the emulator and its storage workers to core 0."""
+    if (os.cpu_count() or 1) < 2:
+        return
+    os.sched_setaffinity(0, {1})
     for pid in pids:
         os.sched_setaffinity(pid, {0})
 
 
 async def _put_all(
     server: EmulatorServer, files: list[LocalFile], config: Config, tag: str
-) -> tuple[float, float]:
-    """(client CPU ms per PUT, wall seconds) of PUTting every file once."""
+) -> tuple[float, float, float]:
+    """(client CPU ms per PUT, wall seconds, server CPU ms per PUT) of PUTting every file."""
     async with AsyncClient(server.secret_key, endpoint=server.base_url) as client:
         body = {
             "groups": ["main"],
@@ -120,11 +139,14 @@ async def _put_all(
         # The first wave opens every connection and builds the engine, outside the measure.
         warm = config.in_flight
         await asyncio.gather(*(put(i) for i in range(warm)))
-        cpu, wall = _cpu_seconds(), time.perf_counter()
+        pids = _server_pids(server)
+        cpu, wall, server_cpu = _cpu_seconds(), time.perf_counter(), _server_cpu_seconds(pids)
         await asyncio.gather(*(put(i) for i in range(warm, len(files))))
         wall = time.perf_counter() - wall
         cpu = _cpu_seconds() - cpu
-    return cpu * 1000 / (len(files) - warm), wall
+        server_cpu = _server_cpu_seconds(pids) - server_cpu
+    measured = len(files) - warm
+    return cpu * 1000 / measured, wall, server_cpu * 1000 / measured
 
 
 def _new_loop(name: str) -> asyncio.AbstractEventLoop:
@@ -135,21 +157,22 @@ def _new_loop(name: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def _configs() -> list[Config]:
+def _configs(engines: list[str], concurrencies: list[int]) -> list[Config]:
     loops = [("httpx", "asyncio"), ("aiohttp", "asyncio")]
     if importlib.util.find_spec("uvloop") is not None:
         loops.append(("aiohttp", "uvloop"))
     return [
         Config(engine, loop, in_flight, read)
         for engine, loop in loops
-        for in_flight in CONCURRENCIES
+        if Config(engine, loop, 0, "").label in engines
+        for in_flight in concurrencies
         for read in READS
     ]
 
 
-def main(count: int, repeats: int) -> None:
-    configs = _configs()
-    results: dict[Config, list[tuple[float, float]]] = {c: [] for c in configs}
+def main(count: int, repeats: int, engines: list[str], concurrencies: list[int]) -> None:
+    configs = _configs(engines, concurrencies)
+    results: dict[Config, list[tuple[float, float, float]]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as folder:
         expected = write_images(Path(folder), count, FILE_SIZE)
         files = [
@@ -162,23 +185,24 @@ def main(count: int, repeats: int) -> None:
             )
             for name, (size, crc) in sorted(expected.items())
         ]
-        cli_args = ["--no-rate-limit", "--storage-workers", "1"]
-        with EmulatorServer(mode="subprocess", cli_args=cli_args) as server:
-            _pin(server)
-            for repeat in range(repeats):
-                for index, config in enumerate(configs):
-                    tag = f"r{repeat}c{index}"
+        for repeat in range(repeats):
+            for index, config in enumerate(configs):
+                # A fresh emulator per run: one that holds earlier runs' assets answers slower.
+                with EmulatorServer(mode="subprocess", cli_args=CLI_ARGS) as server:
+                    _pin(_server_pids(server))
                     loop = _new_loop(config.loop)
                     try:
-                        cpu_ms, wall = loop.run_until_complete(_put_all(server, files, config, tag))
+                        run = _put_all(server, files, config, f"r{repeat}c{index}")
+                        cpu_ms, wall, server_ms = loop.run_until_complete(run)
                     finally:
                         loop.close()
-                    results[config].append((cpu_ms, wall))
-                    print(
-                        f"run {repeat + 1}/{repeats} {config.label} {config.in_flight} "
-                        f"{config.read}: {cpu_ms:.3f} ms CPU/PUT, {wall:.2f} s",
-                        flush=True,
-                    )
+                results[config].append((cpu_ms, wall, server_ms))
+                print(
+                    f"run {repeat + 1}/{repeats} {config.label} {config.in_flight} "
+                    f"{config.read}: {cpu_ms:.3f} ms CPU/PUT, {wall:.2f} s, "
+                    f"server {server_ms:.3f} ms CPU/PUT",
+                    flush=True,
+                )
     baseline = {
         (c.in_flight, c.read): statistics.median(r[0] for r in results[c])
         for c in configs
@@ -187,15 +211,21 @@ def main(count: int, repeats: int) -> None:
     print()
     print(f"{count} PUTs of 64 KiB per run (the first wave untimed), medians of {repeats} runs")
     print()
-    print("| engine | in flight | body read | client CPU per PUT | vs httpx | wall | PUT/s |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| engine | in flight | body read | client CPU per PUT | vs httpx | wall | PUT/s "
+        "| server CPU per PUT |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for config in configs:
         cpu_ms = statistics.median(r[0] for r in results[config])
         wall = statistics.median(r[1] for r in results[config])
-        ratio = cpu_ms / baseline[(config.in_flight, config.read)]
+        server_ms = statistics.median(r[2] for r in results[config])
+        base = baseline.get((config.in_flight, config.read))
+        ratio = f"{cpu_ms / base:.2f}x" if base else "-"
         print(
             f"| {config.label} | {config.in_flight} | {config.read} | {cpu_ms:.3f} ms "
-            f"| {ratio:.2f}x | {wall:.2f} s | {(count - config.in_flight) / wall:.0f} |"
+            f"| {ratio} | {wall:.2f} s | {(count - config.in_flight) / wall:.0f} "
+            f"| {server_ms:.3f} ms |"
         )
 
 
@@ -203,5 +233,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engines", default="httpx,aiohttp,aiohttp+uvloop")
+    parser.add_argument("--in-flight", default=",".join(map(str, CONCURRENCIES)))
     arguments = parser.parse_args()
-    main(arguments.files, arguments.repeats)
+    main(
+        arguments.files,
+        arguments.repeats,
+        arguments.engines.split(","),
+        [int(n) for n in arguments.in_flight.split(",")],
+    )

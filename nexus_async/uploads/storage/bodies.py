@@ -40,18 +40,27 @@ def read_range_sync(path: Path, offset: int, length: int | None, inline_max: int
 class FileRange:
     """Exactly ``length`` bytes of an open file as an async iterable, one thread hop per chunk.
 
+    It can be iterated once: the file position moves as it is read, so a second pass (an HTTP
+    library resending the body by itself) would send the wrong bytes under the same
+    ``Content-Length``; it fails instead, and the caller's retry re-reads the range.
     An error it raises is also kept in :attr:`error`: some engines report a failing body as
     a broken connection, and the caller must see the real cause (a file that shrank).
     """
 
-    def __init__(self, file: anyio.AsyncFile[bytes], path: Path, length: int, chunk_size: int):
+    def __init__(
+        self, file: anyio.AsyncFile[bytes], path: Path, length: int, chunk_size: int
+    ) -> None:
         self._file = file
         self._path = path
         self._length = length
         self._chunk_size = chunk_size
         self.error: InvalidInputError | None = None
+        self._started = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._started:
+            raise RuntimeError(f"the body read from '{self._path}' cannot be sent twice")
+        self._started = True
         remaining = self._length
         while remaining > 0:
             chunk = await self._file.read(min(self._chunk_size, remaining))

@@ -18,6 +18,7 @@ from nexus_async import AsyncClient, ConfigurationError, InvalidInputError, Stor
 from nexus_async._retry import RetryPolicy
 from nexus_async.uploads.checksums import crc32c, x_goog_hash
 from nexus_async.uploads.storage import EngineOptions, StorageClient
+from nexus_async.uploads.storage.bodies import FileRange
 from nexus_async.uploads.storage.engine import build_engine
 from nexus_async.uploads.storage.httpx_engine import HttpxEngine
 from tests.unit.uploads.origin import DROP, Delay, Origin, Received, reply
@@ -277,3 +278,11 @@ async def test_the_client_option_reaches_the_transfers() -> None:
     async with AsyncClient("key", endpoint="http://127.0.0.1:1", storage_engine="httpx") as c:
         assert c._transport.storage_engine == "httpx"
         assert c.with_options(timeout=5)._transport.storage_engine == "httpx"
+
+
+async def test_a_streamed_body_is_never_sent_twice_by_the_library(body_file: Path) -> None:
+    async with await anyio.open_file(body_file, "rb") as file:
+        body = FileRange(file, body_file, len(BODY), 100)
+        assert b"".join([chunk async for chunk in body]) == BODY
+        with pytest.raises(RuntimeError, match="cannot be sent twice"):
+            _ = [chunk async for chunk in body]
