@@ -24,7 +24,12 @@ import aiohttp
 import yarl
 
 from nexus_async._http import default_ssl_context
-from nexus_async.uploads.storage.engine import EngineOptions, RequestBody, TransferFailure
+from nexus_async.uploads.storage.engine import (
+    EngineOptions,
+    RequestBody,
+    TransferFailure,
+    read_unless_streamed,
+)
 
 __all__ = ["AiohttpEngine"]
 
@@ -134,12 +139,7 @@ class AiohttpEngine:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise _failure(exc) from exc
         response = _Response(raw)
-        if not stream:
-            try:
-                await response.read()
-            finally:
-                await response.aclose()
-        return response
+        return await read_unless_streamed(response, stream)
 
     async def aclose(self) -> None:
         await self._session.close()

@@ -22,7 +22,7 @@ import dataclasses
 import importlib.util
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import sniffio
 
@@ -35,6 +35,7 @@ __all__ = [
     "StorageEngine",
     "TransferFailure",
     "build_engine",
+    "read_unless_streamed",
 ]
 
 RequestBody = bytes | AsyncIterable[bytes] | None
@@ -108,6 +109,20 @@ class StorageEngine(Protocol):
     async def aclose(self) -> None:
         """Close every connection."""
         ...
+
+
+ResponseT = TypeVar("ResponseT", bound=EngineResponse)
+
+
+async def read_unless_streamed(response: ResponseT, stream: bool) -> ResponseT:
+    """``response``, its body read and its connection released unless ``stream``: what
+    :meth:`StorageEngine.send` returns."""
+    if not stream:
+        try:
+            await response.read()
+        finally:
+            await response.aclose()
+    return response
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,12 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 
 from nexus_async._http import build_transport
-from nexus_async.uploads.storage.engine import EngineOptions, RequestBody, TransferFailure
+from nexus_async.uploads.storage.engine import (
+    EngineOptions,
+    RequestBody,
+    TransferFailure,
+    read_unless_streamed,
+)
 
 __all__ = ["HttpxEngine"]
 
@@ -156,12 +161,7 @@ class HttpxEngine:
             raise
         raw.request = request
         response = _Response(raw, self, index)
-        if not stream:
-            try:
-                await response.read()
-            finally:
-                await response.aclose()
-        return response
+        return await read_unless_streamed(response, stream)
 
     async def aclose(self) -> None:
         closed: set[int] = set()
