@@ -13,7 +13,9 @@ per PUT (/proc). Configurations:
 * engine: ``httpx`` (the baseline, same run), ``aiohttp``, ``aiohttp`` on uvloop (if installed);
 * in flight: 32, 64, 128 (``max_connections``; httpx in pools of
   ``ASSET_UPLOAD_CONNECTIONS_PER_CLIENT``, as uploads use it);
-* the 64 KiB body read in a worker thread (``hop``) or on the event loop (``loop``).
+* the 64 KiB body read in a worker thread (``hop``) or on the event loop (``loop``);
+* ``--latency-ms``: the storage host answers each PUT that much later (an emulator fault
+  rule), as a remote bucket would; loopback alone cannot show what more in flight buys.
 
 Each configuration runs ``--repeats`` times, interleaved; the table shows medians. Results:
 ``benchmarks/STORAGE_ENGINES.md``.
@@ -176,7 +178,9 @@ def _configs(engines: list[str], concurrencies: list[int]) -> list[Config]:
     ]
 
 
-def main(count: int, repeats: int, engines: list[str], concurrencies: list[int]) -> None:
+def main(
+    count: int, repeats: int, engines: list[str], concurrencies: list[int], latency_ms: float
+) -> None:
     configs = _configs(engines, concurrencies)
     results: dict[Config, list[tuple[float, float, float]]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as folder:
@@ -196,6 +200,8 @@ def main(count: int, repeats: int, engines: list[str], concurrencies: list[int])
                 # A fresh emulator per run: one that holds earlier runs' assets answers slower.
                 with _emulator() as server:
                     _pin(_server_pids(server))
+                    if latency_ms:
+                        server.control.add_fault({"route": "storage", "latency_ms": latency_ms})
                     loop = _new_loop(config.loop)
                     try:
                         run = _put_all(server, files, config, f"r{repeat}c{index}")
@@ -215,7 +221,10 @@ def main(count: int, repeats: int, engines: list[str], concurrencies: list[int])
         if c.engine == "httpx"
     }
     print()
-    print(f"{count} PUTs of 64 KiB per run (the first wave untimed), medians of {repeats} runs")
+    print(
+        f"{count} PUTs of 64 KiB per run (the first wave untimed), medians of {repeats} runs, "
+        f"{latency_ms:g} ms added by the storage host"
+    )
     print()
     print(
         "| engine | in flight | body read | client CPU per PUT | vs httpx | wall | PUT/s "
@@ -241,10 +250,14 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engines", default="httpx,aiohttp,aiohttp+uvloop")
     parser.add_argument("--in-flight", default=",".join(map(str, CONCURRENCIES)))
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="the storage host waits this long per PUT"
+    )
     arguments = parser.parse_args()
     main(
         arguments.files,
         arguments.repeats,
         arguments.engines.split(","),
         [int(n) for n in arguments.in_flight.split(",")],
+        arguments.latency_ms,
     )
