@@ -332,35 +332,20 @@ class StorageClient:
                 if isinstance(body, bytes):
                     sized = _with_length(request_headers, len(body))
                     response = await self._send(method, url, sized, body, describe)
-                else:
-                    response = await self._stream_file(
-                        method, url, _with_length(request_headers, body), file_path, offset,
-                        body, chunk, describe,
-                    )  # fmt: skip
+                    return response.headers
+                sized = _with_length(request_headers, body)
+                async with await anyio.open_file(file_path, "rb") as file:
+                    await file.seek(offset)
+                    stream = FileRange(file, file_path, body, chunk)
+                    try:
+                        response = await self._send(method, url, sized, stream, describe)
+                    except StorageError:
+                        if stream.error is None:
+                            raise
+                        raise stream.error from None
             return response.headers
 
         return await self.retry_policy.call(attempt, idempotent=True, describe=describe)
-
-    async def _stream_file(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        path: Path,
-        offset: int,
-        length: int,
-        chunk_size: int,
-        describe: str,
-    ) -> EngineResponse:
-        async with await anyio.open_file(path, "rb") as file:
-            await file.seek(offset)
-            body = FileRange(file, path, length, chunk_size)
-            try:
-                return await self._send(method, url, headers, body, describe)
-            except StorageError:
-                if body.error is not None:
-                    raise body.error from None
-                raise
 
     async def send_local_file(
         self, method: str, url: str, headers: Mapping[str, str] | None, file: LocalFile
