@@ -18,11 +18,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 import aiohttp
+import anyio
 import yarl
 
+from nexus_async._constants import CHUNK_SIZE
 from nexus_async._http import default_ssl_context
 from nexus_async.uploads.storage.engine import (
     EngineOptions,
@@ -96,6 +98,36 @@ class _Response:
             self._response.close()
 
 
+class _WatchedBody:
+    """A request body that moves a deadline forward each time aiohttp asks for a chunk (the
+    previous one was written): aiohttp has no write timeout, and a host that stops reading
+    must not hold a transfer forever. Bytes over ``CHUNK_SIZE`` go out in chunks for the same
+    reason. Iterable once, like :class:`~.bodies.FileRange`."""
+
+    def __init__(self, body: bytes | AsyncIterable[bytes], scope: anyio.CancelScope, stall: float):
+        self._body = body
+        self._scope = scope
+        self._stall = stall
+        self._started = False
+
+    def _progress(self) -> None:
+        self._scope.deadline = anyio.current_time() + self._stall
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._started:
+            raise RuntimeError("a streamed request body cannot be sent twice")
+        self._started = True
+        if isinstance(self._body, bytes):
+            for start in range(0, len(self._body), CHUNK_SIZE):
+                self._progress()
+                yield self._body[start : start + CHUNK_SIZE]
+        else:
+            async for chunk in self._body:
+                self._progress()
+                yield chunk
+        self._progress()
+
+
 class AiohttpEngine:
     """The aiohttp :class:`~.engine.StorageEngine` (see the module docstring). Build it inside
     the event loop that will use it."""
@@ -117,6 +149,7 @@ class AiohttpEngine:
             auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self._stall = options.read_timeout
 
     async def send(
         self,
@@ -127,17 +160,25 @@ class AiohttpEngine:
         *,
         stream: bool = False,
     ) -> _Response:
-        try:
-            raw = await self._session.request(
-                method,
-                yarl.URL(url, encoded=True),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                skip_auto_headers=_SKIP_AUTO_HEADERS,
+        # Sending (and waiting for the answer's head) may not stall longer than a read may.
+        with anyio.CancelScope(deadline=anyio.current_time() + self._stall) as scope:
+            if body is not None and not (isinstance(body, bytes) and len(body) <= CHUNK_SIZE):
+                body = _WatchedBody(body, scope, self._stall)
+            try:
+                raw = await self._session.request(
+                    method,
+                    yarl.URL(url, encoded=True),
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    skip_auto_headers=_SKIP_AUTO_HEADERS,
+                )
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                raise _failure(exc) from exc
+        if scope.cancelled_caught:
+            raise TransferFailure(
+                "timeout", f"WriteTimeout: no progress sending the request for {self._stall:g} s"
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise _failure(exc) from exc
         response = _Response(raw)
         return await read_unless_streamed(response, stream)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -17,7 +18,8 @@ import pytest
 from nexus_async import AsyncClient, ConfigurationError, InvalidInputError, StorageError
 from nexus_async._retry import RetryPolicy
 from nexus_async.uploads.checksums import crc32c, x_goog_hash
-from nexus_async.uploads.storage import EngineOptions, StorageClient
+from nexus_async.uploads.storage import EngineOptions, StorageClient, StorageEngine
+from nexus_async.uploads.storage.aiohttp_engine import AiohttpEngine
 from nexus_async.uploads.storage.bodies import FileRange
 from nexus_async.uploads.storage.engine import build_engine
 from nexus_async.uploads.storage.httpx_engine import HttpxEngine
@@ -286,3 +288,29 @@ async def test_a_streamed_body_is_never_sent_twice_by_the_library(body_file: Pat
         assert b"".join([chunk async for chunk in body]) == BODY
         with pytest.raises(RuntimeError, match="cannot be sent twice"):
             _ = [chunk async for chunk in body]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("size", [10, 32 << 20], ids=["small", "large"])
+async def test_a_host_that_stops_reading_times_out_instead_of_hanging(
+    engine: str, size: int
+) -> None:
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")  # then reads no body and never answers
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+        writer.close()
+
+    def impatient(options: EngineOptions) -> StorageEngine:
+        options = dataclasses.replace(options, read_timeout=0.5)
+        return HttpxEngine(options) if engine == "httpx" else AiohttpEngine(options)
+
+    server = await asyncio.start_server(stall, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}{SIGNED}"
+    async with server:
+        storage = StorageClient(engine=impatient, retry_policy=RetryPolicy(max_retries=0))
+        async with storage:
+            with anyio.fail_after(10), pytest.raises(StorageError, match="timed out") as caught:
+                await storage.send_bytes("PUT", url, {}, b"x" * size)
+        assert "s3cr3t" not in str(caught.value)
+        server.close()
