@@ -71,6 +71,8 @@ from nexus_async.uploads.storage.engine import (
     TransferFailure,
     build_engine,
     check_choice,
+    engine_name,
+    import_engine,
 )
 from nexus_async.uploads.storage.httpx_engine import HttpxEngine
 from nexus_async.uploads.storage.redaction import error_detail, redact_url, scrub
@@ -208,6 +210,12 @@ class StorageClient:
                 self._engine = build_engine(self._choice, self._options)
         return self._engine
 
+    async def _first_engine(self) -> StorageEngine:
+        """:attr:`engine`, its library imported in a worker thread."""
+        if self._transport is None and isinstance(self._choice, str):
+            await import_engine(engine_name(self._choice))
+        return self.engine
+
     async def __aenter__(self) -> StorageClient:
         return self
 
@@ -251,7 +259,8 @@ class StorageClient:
     ) -> EngineResponse:
         """Send one attempt; a failure or a non-2xx answer raises an SDK error."""
         try:
-            response = await self.engine.send(method, url, headers, body, stream=stream)
+            engine = self._engine or await self._first_engine()
+            response = await engine.send(method, url, headers, body, stream=stream)
         except TransferFailure as failure:
             raise self._failure_error(failure, method, url, describe) from failure
         logger.debug("%s -> %d", describe, response.status)

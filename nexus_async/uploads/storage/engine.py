@@ -18,12 +18,16 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import importlib.util
 import ssl
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Literal, Protocol, TypeVar
 
+import anyio.to_thread
 import sniffio
 
 from nexus_async._exceptions import ConfigurationError
@@ -35,6 +39,8 @@ __all__ = [
     "StorageEngine",
     "TransferFailure",
     "build_engine",
+    "engine_name",
+    "import_engine",
     "read_unless_streamed",
 ]
 
@@ -160,12 +166,26 @@ def check_choice(choice: EngineChoice) -> None:
         )
 
 
+def engine_name(choice: str) -> str:
+    """The engine ``choice`` names in the running event loop (``"auto"`` resolved)."""
+    return ("aiohttp" if aiohttp_available() else "httpx") if choice == "auto" else choice
+
+
+async def import_engine(name: str) -> None:
+    """Import the module of the engine called ``name`` in a worker thread, if not yet done
+    (importing aiohttp takes 0.2-0.8 s: the event loop must not stall that long on a
+    service's first upload). A missing library is reported by :func:`build_engine`."""
+    module = f"nexus_async.uploads.storage.{name}_engine"
+    if module not in sys.modules:
+        with contextlib.suppress(ImportError):
+            await anyio.to_thread.run_sync(importlib.import_module, module)
+
+
 def build_engine(choice: str | EngineFactory, options: EngineOptions) -> StorageEngine:
     """The engine named by ``choice`` (or built by it), for the running event loop."""
     if callable(choice):
         return choice(options)
-    if choice == "auto":
-        choice = "aiohttp" if aiohttp_available() else "httpx"
+    choice = engine_name(choice)
     if choice == "aiohttp":
         if sniffio.current_async_library() != "asyncio":
             raise ConfigurationError("the aiohttp storage engine runs on asyncio only")
