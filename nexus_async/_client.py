@@ -25,6 +25,7 @@ from nexus_async.resources.projects import Project
 from nexus_async.types.projects import ProjectInfo
 from nexus_async.types.workspace import Workspace
 from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.storage.engine import EngineChoice, check_choice
 
 __all__ = ["AsyncClient"]
 
@@ -84,6 +85,11 @@ class AsyncClient:
             300 s (the server allows 15); None disables the client-side wait.
         clock: where the client waits (retries, polls, the upload-session limit) and reads
             the time; a :class:`Clock` with a fake ``sleep`` runs those waits on virtual time.
+        storage_engine: what transfers to signed storage URLs run on: ``"auto"`` (aiohttp
+            on asyncio when it is installed, httpx otherwise, e.g. under trio), ``"aiohttp"``,
+            ``"httpx"``, a factory building a
+            :class:`~nexus_async.uploads.storage.StorageEngine` from
+            :class:`~nexus_async.uploads.storage.EngineOptions`, or an engine (you close it).
 
     Example::
 
@@ -108,11 +114,13 @@ class AsyncClient:
         mtls_private_key_file_path: str | None = None,
         upload_sessions_per_window: int | None = SESSION_CREATIONS_PER_WINDOW,
         clock: Clock | None = None,
+        storage_engine: EngineChoice = "auto",
         _shares_with: AsyncClient | None = None,
     ) -> None:
         configure_from_env()
         if max_retries < 0:
             raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        check_choice(storage_engine)
         self.endpoint = _endpoint(endpoint)
         if _shares_with is None:
             connections = _connections(
@@ -129,6 +137,7 @@ class AsyncClient:
         else:  # made by with_options: the same credentials, pools, clock and session budget
             connections = _shares_with._transport.connections
             clock = _shares_with._transport.clock
+            storage_engine = _shares_with._transport.storage_engine
             retry = _shares_with._transport.retry.replace(max_retries=max_retries)
             self._creation_limits = _shares_with._creation_limits
         self._transport = Transport(
@@ -138,6 +147,7 @@ class AsyncClient:
             connections=connections,
             closes_connections=_shares_with is None,
             clock=clock,
+            storage_engine=storage_engine,
         )
 
     def __repr__(self) -> str:

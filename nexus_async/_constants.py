@@ -92,6 +92,10 @@ DEFAULT_OPERATION_TIMEOUT: Final = 3_600.0
 # --- Uploads (nexus-api.md §6, §13, §14; measurements.md) ------------------------------------
 CHUNK_SIZE: Final = 1024 * 1024  # 1 MiB: lowest client CPU per GB measured with httpx
 SMALL_FILE_SIZE: Final = 4 * 1024 * 1024  # up to this, one thread hop reads and hashes the file
+# Storage transfers of a known length up to this read their bytes on the event loop: from the
+# page cache that costs less than the thread hop it saves (0.03-0.35 ms of client CPU per 64 KiB
+# PUT on aiohttp, benchmarks/STORAGE_ENGINES.md); larger ones are read in a worker thread.
+READ_ON_LOOP_MAX_SIZE: Final = 64 * 1024
 # A file name is at most 255 bytes in UTF-8: the limit of ext4, APFS, NTFS (255 UTF-16 units)
 # and of object-store keys' last segment in practice; a longer name cannot be downloaded back.
 MAX_FILENAME_BYTES: Final = 255
@@ -99,8 +103,10 @@ MULTIPART_THRESHOLD: Final = 1024 * 1024 * 1024  # files strictly larger go mult
 MAX_ASSETS_PER_SESSION: Final = 5000
 SESSION_CREATIONS_PER_WINDOW: Final = 15
 SESSION_CREATION_WINDOW: Final = 300.0
-# 32 transfers in flight (4 storage pools of 8): on signed URLs with 50 ms of latency this
-# lifts throughput ~1.4x over 16, and CPU-bound uploads on loopback are no slower (benchmarks).
+# 32 transfers in flight: on signed URLs with 50 ms of latency this lifts throughput ~1.4x over
+# 16, and CPU-bound uploads on loopback are no slower (benchmarks). Client CPU per transfer is
+# the same at 32, 64 and 128 on both storage engines, and no wall-time gain beyond 32 could be
+# measured on the shared machine (benchmarks/STORAGE_ENGINES.md), so it stays.
 DEFAULT_UPLOAD_CONCURRENCY: Final = 32
 DEFAULT_PART_CONCURRENCY: Final = 4
 MAX_IMPORT_FILES_PER_SESSION: Final = 1000

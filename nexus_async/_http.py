@@ -40,7 +40,9 @@ __all__ = [
     "ReclaimingConnectionPool",
     "api_timeout",
     "build_http_client",
+    "build_transport",
     "default_ssl_context",
+    "pool_exhausted_error",
     "pool_timeout_error",
 ]
 
@@ -63,14 +65,35 @@ def pool_timeout_error(
 ) -> PoolTimeoutError:
     """The error for a request that found no free connection of ``pool`` in time."""
     timeout = request.extensions.get("timeout", {}).get("pool")
-    waited = f"{timeout:g} s" if isinstance(timeout, (int, float)) else "its pool timeout"
+    return pool_exhausted_error(
+        request.method,
+        request.url.path,
+        pool=pool,
+        max_connections=max_connections,
+        timeout=timeout if isinstance(timeout, (int, float)) else None,
+        request=request,
+    )
+
+
+def pool_exhausted_error(
+    method: str,
+    path: str,
+    *,
+    pool: str,
+    max_connections: int | None,
+    timeout: float | None,
+    request: httpx.Request | None = None,
+) -> PoolTimeoutError:
+    """The error for a ``method path`` request that waited ``timeout`` seconds for a free
+    connection of ``pool`` in vain (``path`` without the query)."""
+    waited = f"{timeout:g} s" if timeout is not None else "its pool timeout"
     size = f" ({max_connections} connections)" if max_connections else ""
     return PoolTimeoutError(
-        f"{request.method} {request.url.path}: no free connection in the {pool} pool{size} "
+        f"{method} {path}: no free connection in the {pool} pool{size} "
         f"within {waited}; every connection stayed busy. "
         "Lower the concurrency of your calls, or raise the pool timeout.",
         pool=pool,
-        timeout=timeout if isinstance(timeout, (int, float)) else None,
+        timeout=timeout,
         request=request,
     )
 
@@ -151,6 +174,32 @@ class _ReleasingStream:
             self._pool.release(self._stream._pool_request)
 
 
+def build_transport(
+    *,
+    max_connections: int,
+    ssl_context: ssl.SSLContext | None = None,
+    cert: tuple[str, str] | None = None,
+) -> httpx.AsyncHTTPTransport:
+    """An HTTP/1.1 transport of ``max_connections`` kept-alive connections over a
+    :class:`ReclaimingConnectionPool`."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    context = ssl_context or default_ssl_context()
+    if cert is not None:
+        context = httpx.create_ssl_context(cert=cert)
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
+    transport._pool = ReclaimingConnectionPool(
+        ssl_context=context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+    )
+    return transport
+
+
 def build_http_client(
     *,
     max_connections: int,
@@ -160,23 +209,13 @@ def build_http_client(
     transport: httpx.AsyncBaseTransport | None = None,
     **client_options: Any,
 ) -> httpx.AsyncClient:
-    """An HTTP/1.1 ``httpx.AsyncClient`` of ``max_connections`` kept-alive connections over a
-    :class:`ReclaimingConnectionPool` (or over ``transport``, for tests)."""
+    """An HTTP/1.1 ``httpx.AsyncClient`` over :func:`build_transport` (or over ``transport``,
+    for tests)."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     if transport is None:
-        context = ssl_context or default_ssl_context()
-        if cert is not None:
-            context = httpx.create_ssl_context(cert=cert)
-        http_transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
-        http_transport._pool = ReclaimingConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
+        transport = build_transport(
+            max_connections=max_connections, ssl_context=ssl_context, cert=cert
         )
-        transport = http_transport
     return httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits, **client_options)

@@ -1,50 +1,20 @@
-"""Keep signed-URL signatures out of logs.
+"""The SDK's logging: records on the ``nexus_async`` logger, and the ``NEXUS_LOG`` switch.
 
-httpx logs every request URL at INFO (``HTTP Request: PUT https://...?X-Goog-Signature=...``).
-A signed URL is a bearer credential until it expires, so the SDK installs a filter on the
-``httpx`` logger that replaces the values of signature-like query parameters with ``REDACTED``
-before any handler sees them. The filter touches nothing else.
+The SDK changes no logger it does not own. Signed-URL signatures never reach a log record: the
+SDK's own records carry redacted URLs only, and storage transfers never go through an
+``httpx.AsyncClient`` (whose INFO line on the ``httpx`` logger has the full URL), so nothing
+needs filtering afterwards. API calls do go through one; their URLs carry no credential.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 
-__all__ = ["configure_from_env", "install_signature_redaction", "redact_signatures"]
+__all__ = ["configure_from_env"]
 
 LOG_ENV = "NEXUS_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
-
-_SIGNATURE_PARAMS = re.compile(
-    r"(?i)\b(x-goog-signature|x-amz-signature|x-goog-credential|x-amz-credential"
-    r"|signature|sig|token)=([^&\s\"']+)"
-)
-
-
-def redact_signatures(text: str) -> str:
-    """``text`` with the values of signature query parameters replaced by ``REDACTED``."""
-    return _SIGNATURE_PARAMS.sub(r"\1=REDACTED", text)
-
-
-class _RedactSignatures(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_signatures(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-_FILTER = _RedactSignatures()
-
-
-def install_signature_redaction() -> None:
-    """Add the redacting filter to the ``httpx`` logger (idempotent)."""
-    logger = logging.getLogger("httpx")
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
 
 
 def configure_from_env() -> None:

@@ -18,7 +18,7 @@ import platform
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -53,6 +53,9 @@ from nexus_async._http import api_timeout, build_http_client, pool_timeout_error
 from nexus_async._retry import RetryPolicy
 from nexus_async._validation import check_request_timeout, check_retries
 from nexus_async._version import __version__
+
+if TYPE_CHECKING:
+    from nexus_async.uploads.storage.engine import EngineChoice
 
 __all__ = [
     "Connections",
@@ -326,8 +329,11 @@ class Transport:
         connections: Connections,
         closes_connections: bool = True,
         clock: Clock | None = None,
+        storage_engine: EngineChoice = "auto",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What the storage transfers of this client's uploads, imports and downloads run on.
+        self.storage_engine = storage_engine
         self.timeout = timeout
         self.retry = retry
         self.clock = clock or Clock()

@@ -49,6 +49,7 @@ from nexus_async.types.params import (
 )
 from nexus_async.uploads.export_download import ArchiveLimits, download_and_extract
 from nexus_async.uploads.import_session import ImportSession
+from nexus_async.uploads.storage import StorageClient
 
 __all__ = ["Annotations"]
 
@@ -255,7 +256,12 @@ class Annotations(ProjectResource):
             )
         if export.download is None or export.download.method.upper() != "GET":
             raise APIResponseError(f"Export {op_id} is Finished but has no GET download link")
-        return await download_and_extract(export.download.url, path, limits=limits)
+        async with StorageClient(
+            max_connections=1, engine=self._transport.storage_engine
+        ) as storage:
+            return await download_and_extract(
+                export.download.url, path, storage=storage, limits=limits
+            )
 
     # --- import sessions (nexus-api.md §10) --------------------------------------------------
 

@@ -479,6 +479,7 @@ class UploadSession:
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
             chunk_size=self.chunk_size,
+            engine=self._transport.storage_engine,
         )
         message = (
             "{count} file(s) failed to upload; every other file was stored, and the server "

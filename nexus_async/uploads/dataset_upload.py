@@ -143,7 +143,9 @@ async def create_dataset(
         )
         upload = dataset.status.source.upload_url
         if storage is None:
-            async with StorageClient(max_connections=1) as own_storage:
+            async with StorageClient(
+                max_connections=1, engine=transport.storage_engine
+            ) as own_storage:
                 await own_storage.send_local_file(upload.method, upload.url, upload.headers, file)
         else:
             await storage.send_local_file(upload.method, upload.url, upload.headers, file)

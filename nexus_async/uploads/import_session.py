@@ -335,7 +335,9 @@ class ImportSession:
     async def __aenter__(self) -> ImportSession:
         if self._state != "new":
             raise InvalidInputError("an import session can be entered only once")
-        self._storage = StorageClient(max_connections=self.max_concurrency)
+        self._storage = StorageClient(
+            max_connections=self.max_concurrency, engine=self._transport.storage_engine
+        )
         self._state = "open"
         return self
 

@@ -223,6 +223,7 @@ class AssetUploader:
         self._storage = StorageClient(
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
+            engine=self._transport.storage_engine,
         )
         self._group = await self._exit_stack.enter_async_context(task_group())
         self._state = "open"

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import httpx
 import pytest
@@ -87,8 +88,12 @@ async def _wait_until_no_open_upload_session(server: EmulatorServer) -> tuple[in
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.parametrize("storage_engine", ["aiohttp", "httpx"])
 async def test_a_cancellation_storm_leaves_the_shared_client_healthy(
-    storm_server: EmulatorServer, sleeps: list[float], caplog: pytest.LogCaptureFixture
+    storm_server: EmulatorServer,
+    sleeps: list[float],
+    caplog: pytest.LogCaptureFixture,
+    storage_engine: Literal["aiohttp", "httpx"],
 ) -> None:
     caplog.set_level(logging.WARNING, logger="nexus_async")
     server = storm_server
@@ -97,7 +102,10 @@ async def test_a_cancellation_storm_leaves_the_shared_client_healthy(
     rng = random.Random(SEED)
     names = (f"storm-{n:05d}.png" for n in itertools.count())
     async with AsyncClient(
-        server.secret_key, endpoint=server.base_url, upload_sessions_per_window=None
+        server.secret_key,
+        endpoint=server.base_url,
+        upload_sessions_per_window=None,
+        storage_engine=storage_engine,
     ) as client:
         project = client.get_project(server.project_id)
         first_ops = await _upload_one(project, next(names))

@@ -15,6 +15,13 @@ SECRET = "test-secret-key-0123456789"
 PROJECT_ID = "proj_b705a30ae26671657f1fd51eb2d4739d"
 
 
+@pytest.fixture(autouse=True)
+def storage_on_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """respx intercepts httpx only: storage clients left on ``"auto"`` use the httpx engine
+    here. Tests of the aiohttp engine ask for it by name."""
+    monkeypatch.setattr("nexus_async.uploads.storage.engine.aiohttp_available", lambda: False)
+
+
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     """A respx router for the fake API; every request must match a route."""

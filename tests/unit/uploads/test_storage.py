@@ -307,9 +307,9 @@ async def test_concurrency_bounded_by_max_connections(body_file: Path) -> None:
 
 
 async def test_file_shrinking_mid_upload(body_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nexus_async.uploads import storage as storage_module
-
-    monkeypatch.setattr(storage_module, "_read_range_sync", lambda *args: len(BODY) + 10)
+    monkeypatch.setattr(
+        "nexus_async.uploads.storage.client.read_range_sync", lambda *args: len(BODY) + 10
+    )
     async with StorageClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as s:
         with pytest.raises(InvalidInputError, match="shrank"):
             await s.send_file("PUT", URL, {}, body_file)
