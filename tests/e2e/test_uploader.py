@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from nexus_async import (
@@ -21,12 +22,21 @@ from nexus_async import (
 )
 from nexus_async.emulator import EmulatorConfig, RateLimitConfig
 from nexus_async.testing import EmulatorServer
+from nexus_async.uploads import uploader as uploader_module
 from nexus_async.uploads.rate_limit import SessionCreationLimits
+from nexus_async.uploads.uploader import AssetUploader
 from tests.media import png_bytes
 
 
 async def stored_names(project: Project) -> set[str]:
     return {asset.filename async for asset in project.assets.iter(limit=1000)}
+
+
+async def pending_reaches(uploader: AssetUploader, count: int) -> None:
+    """Wait until ``count`` files have joined the uploader's open batch."""
+    with anyio.fail_after(30):
+        while f"pending={count}," not in repr(uploader):  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.001)
 
 
 def sessions_created(server: EmulatorServer) -> int:
@@ -52,17 +62,23 @@ async def test_concurrent_calls_share_sessions_and_each_returns_its_own_file(
 
 
 async def test_a_file_that_fails_to_transfer_fails_alone(
-    project: Project, server: EmulatorServer, sleeps: list[float]
+    project: Project,
+    server: EmulatorServer,
+    sleeps: list[float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The second file of the session (index 1) is refused by storage, for good.
     server.control.add_fault({"route": "storage", "path": "/ingest/[^/]+/1$", "status": 403})
     names = ["ok-1.png", "broken.png", "ok-2.png"]
-    async with project.assets.create_uploader(max_delay=0.5) as uploader:
+    # The batch waits for the block's end (no timer can close it early on a loaded machine),
+    # and each file has joined before the next call starts, so the order is the session's.
+    monkeypatch.setattr(uploader_module, "UPLOADER_LINGER", 600.0)
+    async with project.assets.create_uploader(max_delay=600) as uploader:
         calls = []
-        for name in names:  # joined in this order
+        for count, name in enumerate(names, start=1):
             calls.append(asyncio.ensure_future(uploader.upload_bytes(png_bytes(6, 6), name)))
-            await asyncio.sleep(0.02)
-        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            await pending_reaches(uploader, count)
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
     ok_1, broken, ok_2 = outcomes
     assert isinstance(ok_1, UploadedAsset)
     assert isinstance(ok_2, UploadedAsset)
