@@ -153,7 +153,7 @@ class RetryPolicy:
                     raise
                 seconds = self.delay(number, error)
                 self._log_retry(describe, number, seconds, error)
-            await _sleep(seconds)
+            await sleep_of(self.sleep)(seconds)
             number += 1
 
     def _log_retry(

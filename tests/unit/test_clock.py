@@ -92,3 +92,22 @@ def test_a_policy_keeps_its_sleep_when_derived() -> None:
     policy = RetryPolicy(max_retries=2, sleep=virtual.sleep).replace(max_retries=5)
     assert policy.sleep == virtual.sleep
     assert policy == RetryPolicy(max_retries=5)  # the sleep is not part of the policy's value
+
+
+async def test_a_bare_call_retries_on_the_policy_s_sleep() -> None:
+    # RetryPolicy.call (the storage transfers' retry path) waits on the injected sleep too.
+    virtual = VirtualClock()
+    policy = RetryPolicy(max_retries=2, sleep=virtual.sleep)
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise nexus_async.APIConnectionError("connection reset")
+        return "stored"
+
+    with anyio.fail_after(5):
+        assert await policy.call(flaky, idempotent=True, describe="PUT /b/a.png") == "stored"
+    assert attempts == 3
+    assert len(virtual.slept) == 2
