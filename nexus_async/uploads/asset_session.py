@@ -59,6 +59,8 @@ from nexus_async._constants import (
     DEFAULT_UPLOAD_CONCURRENCY,
     DESCRIBE_CHUNK_FILES,
     DESCRIBE_CONCURRENCY,
+    FIRST_BATCH_BYTES,
+    FIRST_BATCH_FILES,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
     SNIFF_HEAD_SIZE,
@@ -89,7 +91,7 @@ from nexus_async.uploads.metadata import (
     validate_positive_ints,
 )
 from nexus_async.uploads.mime import DicomFileError, MedicalFormat, file_extension, medical_format
-from nexus_async.uploads.pipeline import in_chunks, map_in_order
+from nexus_async.uploads.pipeline import in_chunks, map_in_order, read_ahead
 from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
 from nexus_async.uploads.server_sessions import project_is_rgbd, upload_poll_schedule
 from nexus_async.uploads.transfers import failures_as_upload_error, notify
@@ -180,15 +182,20 @@ def _converted_names(name: str, kind: MedicalFormat | None, axes: Sequence[str])
 class _Intake:
     """The files one ``add_path`` call described and checked but did not accept yet.
 
-    A call is accepted whole at its end; once it holds more than ``batch_size`` files (the
-    folder needs several batches), it is accepted a batch's worth at a time. Names are checked
-    exactly against the files held here, and against the session's names (all accepted files).
+    A call is accepted whole at its end, unless its folder holds more than ``batch_size``
+    files (``large``): then its files are accepted a batch at a time, the first batch early
+    (``FIRST_BATCH_FILES`` files or ``FIRST_BATCH_BYTES``) so that sending starts at once.
+    Converted medical files can outnumber their folder's files: a call holding more than
+    ``batch_size`` files is accepted a batch at a time too. Names are checked exactly against
+    the files held here, and against the session's names (all accepted files).
     """
 
-    def __init__(self, session: UploadSession) -> None:
+    def __init__(self, session: UploadSession, *, large: bool) -> None:
         self._session = session
+        self._large = large
         self._files: list[LocalFile] = []
         self._names: set[str] = set()
+        self._bytes = 0
         self.accepted = 0
 
     async def take(self, described: list[Described]) -> None:
@@ -202,15 +209,21 @@ class _Intake:
                     raise NameHashSet.duplicate(name)
                 self._names.add(name)
                 self._files.append(file)
-        if len(self._files) > self._session.batch_size:
+                self._bytes += file.size
+        first_batch_ready = len(self._files) >= FIRST_BATCH_FILES or (
+            self._bytes >= FIRST_BATCH_BYTES
+        )
+        if self._large and not self.accepted and first_batch_ready:
+            await self.accept(flush=True)
+        elif len(self._files) > self._session.batch_size:
             await self.accept()
 
-    async def accept(self) -> None:
-        """Accept every file held (the session sends each full batch)."""
-        files, self._files, self._names = self._files, [], set()
+    async def accept(self, *, flush: bool = False) -> None:
+        """Accept every file held; the session sends each full batch (every file: ``flush``)."""
+        files, self._files, self._names, self._bytes = self._files, [], set(), 0
         self._session._accept(files)
         self.accepted += len(files)
-        await self._session._send_full_batches()
+        await self._session._send_batches(flush=flush)
 
     def explain(self, error: NexusError) -> None:
         """Say in ``error`` which files of the folder were accepted before it was found."""
@@ -356,8 +369,9 @@ class UploadSession:
         self.progress.files_total += len(files)
         self.progress.bytes_total += sum(file.size for file in files)
 
-    async def _send_full_batches(self) -> None:
-        while len(self._pending) >= self.batch_size:
+    async def _send_batches(self, *, flush: bool = False) -> None:
+        """Send every full batch of pending files (and the last, partial one: ``flush``)."""
+        while len(self._pending) >= self.batch_size or (flush and self._pending):
             batch = self._pending[: self.batch_size]
             del self._pending[: self.batch_size]
             await self._sender.submit(batch)
@@ -403,7 +417,11 @@ class UploadSession:
         check_bool("nifti_as_volume", nifti_as_volume)
         metadata = validate_custom_metadata(custom_metadata)
         axes = _check_orientation(nifti_orientation, as_volume=nifti_as_volume)
-        intake = _Intake(self)
+        # Whether the folder holds more than one batch, known before anything is described.
+        large, paths = await read_ahead(
+            walk_asset_files(file_path, rgbd=self._rgbd), self.batch_size
+        )
+        intake = _Intake(self, large=large)
 
         async def describe(paths: list[Path]) -> list[Described]:
             return await self._describe_paths(
@@ -412,7 +430,7 @@ class UploadSession:
 
         try:
             await map_in_order(
-                in_chunks(walk_asset_files(file_path, rgbd=self._rgbd), DESCRIBE_CHUNK_FILES),
+                in_chunks(paths, DESCRIBE_CHUNK_FILES),
                 describe,
                 intake.take,
                 limit=DESCRIBE_CONCURRENCY,
@@ -466,7 +484,7 @@ class UploadSession:
             self._refuse_taken(_converted_names(name, kind, axes))
             files = await self._convert(file_bytes, name, kind, axes, metadata)
         self._accept(files)
-        await self._send_full_batches()
+        await self._send_batches()
 
     def _refuse_taken(self, filenames: Sequence[str]) -> None:
         """Raise DuplicateFilenameError for the first name the session already holds."""
@@ -575,10 +593,7 @@ class UploadSession:
         try:
             if not self._accepted:
                 raise InvalidInputError("Assets to upload is empty: add files before leaving")
-            while self._pending:
-                batch = self._pending[: self.batch_size]
-                del self._pending[: self.batch_size]
-                await self._sender.submit(batch)
+            await self._send_batches(flush=True)
         except BaseException as error:
             await self._sender.close(error)
             raise

@@ -153,13 +153,19 @@ class BatchSender:
         if error is not None:
             self._group.cancel_scope.cancel()
         try:
-            await self._exit_stack.__aexit__(type(error) if error else None, error, None)
-        except BaseException:
-            await bounded_cleanup(self._cancel_open_sessions, describe="cancel the upload sessions")
-            raise
+            try:
+                await self._exit_stack.__aexit__(type(error) if error else None, error, None)
+            except BaseException:
+                await self._roll_back()
+                raise
+            if error is not None:  # the group's own cancellation ends quietly: roll back anyway
+                await self._roll_back()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._storage.aclose()
+
+    async def _roll_back(self) -> None:
+        await bounded_cleanup(self._cancel_open_sessions, describe="cancel the upload sessions")
 
     async def _send_then_release(self, batch: list[LocalFile]) -> None:
         try:

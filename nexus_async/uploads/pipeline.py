@@ -18,7 +18,7 @@ import anyio
 
 from nexus_async._concurrency import task_group
 
-__all__ = ["in_chunks", "map_in_order"]
+__all__ = ["in_chunks", "map_in_order", "read_ahead"]
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -39,6 +39,42 @@ async def in_chunks(
         async for items in lists:
             for start in range(0, len(items), size):
                 yield items[start : start + size]
+
+
+async def read_ahead(
+    lists: AsyncGenerator[list[ItemT], None], count: int
+) -> tuple[bool, AsyncGenerator[list[ItemT], None]]:
+    """Read ``lists`` until more than ``count`` items came (or it ended): whether more did, and
+    a generator giving every list again from the first (it closes ``lists``). Holds at most
+    ``count`` items plus one list.
+
+    Example::
+
+        large, paths = await read_ahead(walk_asset_files("photos/"), 5000)
+    """
+    head: list[list[ItemT]] = []
+    seen = 0
+    try:
+        async for items in lists:
+            head.append(items)
+            seen += len(items)
+            if seen > count:
+                break
+    except BaseException:
+        await lists.aclose()
+        raise
+    return seen > count, _replay(head, lists)
+
+
+async def _replay(
+    head: list[list[ItemT]], rest: AsyncGenerator[list[ItemT], None]
+) -> AsyncGenerator[list[ItemT], None]:
+    async with contextlib.aclosing(rest):
+        head.reverse()
+        while head:
+            yield head.pop()
+        async for items in rest:
+            yield items
 
 
 class _Slot(Generic[ResultT]):
