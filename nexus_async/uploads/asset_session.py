@@ -45,7 +45,6 @@ what is in flight and the open server sessions the same way.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -102,8 +101,6 @@ if TYPE_CHECKING:
     from nexus_async.types.operations import Operation
 
 __all__ = ["UploadProgress", "UploadSession"]
-
-logger = logging.getLogger("nexus_async")
 
 NIFTI_ORIENTATIONS = ("x", "y", "z")
 _FAILED_MESSAGE = (
