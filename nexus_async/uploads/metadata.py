@@ -175,11 +175,11 @@ class FilenameRegistry:
 
 
 class NameHashSet:
-    """The file names of one asset upload session, in 12-24 bytes each whatever their length.
+    """The file names of one asset upload session, in 10-20 bytes each whatever their length.
 
     A session of a million files cannot keep a million names (~100 bytes each in a set): it
     keeps a 64-bit BLAKE2b digest of each name in an open-addressing table (an ``array`` of
-    unsigned 64-bit ints, at most 2/3 full, doubled when fuller). Two different names have the
+    unsigned 64-bit ints, at most 4/5 full, doubled when fuller). Two different names have the
     same digest with odds of about n**2 / 2**65 in a session of n names (1 in 10**9 at 200,000
     names, 1 in 4 * 10**7 at a million): such a name would be refused as a duplicate. Callers
     compare the names of the files they still hold exactly (see ``UploadSession``).
@@ -225,9 +225,9 @@ class NameHashSet:
             keys[key] = name
         self._count += len(keys)
         table = self._table
-        if self._count * 3 > len(table) * 2:  # over 2/3 full: double, and place every key again
+        if self._count * 5 > len(table) * 4:  # over 4/5 full: double, and place every key again
             capacity = len(table) * 2
-            while self._count * 3 > capacity * 2:
+            while self._count * 5 > capacity * 4:
                 capacity *= 2
             self._table = array("Q", bytes(8 * capacity))
             _place_all(self._table, (key for key in table if key))

@@ -111,7 +111,7 @@ async def test_files_held_at_once_are_bounded_by_batches_not_by_the_folder(
     assert len(alive) >= 10
     assert max(alive) <= bound < count
     assert len(session) == count
-    assert session._names.nbytes <= 24 * count + 8 * 1024  # 64-bit digests, not names
+    assert session._names.nbytes <= 20 * count + 8 * 1024  # 64-bit digests, not names
     assert len(session.get_operation_ids()) == count // BATCH
 
 
