@@ -110,6 +110,29 @@ SESSION_CREATION_WINDOW: Final = 300.0
 DEFAULT_UPLOAD_CONCURRENCY: Final = 32
 DEFAULT_PART_CONCURRENCY: Final = 4
 MAX_IMPORT_FILES_PER_SESSION: Final = 1000
+# --- The asset upload pipeline: discover -> describe -> announce -> send, overlapping ----------
+# Discovery reads a folder in worker-thread hops of this many files, and sorts a folder's
+# entries in runs of at most DISCOVERY_SORT_RUN names (~0.7 MB): a flat folder of a million
+# files is never held whole.
+DISCOVERY_FILES_PER_HOP: Final = 512
+DISCOVERY_SORT_RUN: Final = 10_000
+# Files are described (open, stat, sniff, CRC-32C) DESCRIBE_CHUNK_FILES per worker-thread hop,
+# DESCRIBE_CONCURRENCY hops at once. One hop per 4 KiB file cost ~0.2 ms of CPU per file, one
+# hop per 16 files ~0.05 ms (5,000 files described in 0.25 s instead of 1.1-1.7 s).
+DESCRIBE_CHUNK_FILES: Final = 16
+DESCRIBE_CONCURRENCY: Final = 8
+# Server sessions (batches) announced or transferring at once: one transfers while the next is
+# announced (waiting for the upload-session limit if need be), so the limit's window stays
+# full. With the batch being filled and one waiting for its turn, at most four batches of
+# described files are in memory, whatever the folder holds.
+BATCH_CONCURRENCY: Final = 2
+# The first batch of a folder larger than one batch closes early, at this many files or bytes,
+# so that sending starts within a fraction of a second: describing and announcing 5,000 small
+# files took ~0.9 s of CPU (0.55 s to describe, 0.35 s to build the request and read the 5,000
+# signed URLs) before the first PUT; 500 files take a tenth of that. It costs one session of
+# the creation limit's 15 per window, once per add_path of such a folder.
+FIRST_BATCH_FILES: Final = 500
+FIRST_BATCH_BYTES: Final = 64 * 1024 * 1024
 # The service uploader (create_uploader) coalesces calls into shared sessions. Its sessions are
 # spaced window/limit apart plus 5 % (21 s): exactly window/limit leaves no room for the time a
 # creation takes, and the limiter would then wait a few ms. A file waits at most that long by

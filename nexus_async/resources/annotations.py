@@ -49,7 +49,7 @@ from nexus_async.types.params import (
 )
 from nexus_async.uploads.export_download import ArchiveLimits, download_and_extract
 from nexus_async.uploads.import_session import ImportSession
-from nexus_async.uploads.storage import StorageClient
+from nexus_async.uploads.storage import storage_for
 
 __all__ = ["Annotations"]
 
@@ -256,9 +256,7 @@ class Annotations(ProjectResource):
             )
         if export.download is None or export.download.method.upper() != "GET":
             raise APIResponseError(f"Export {op_id} is Finished but has no GET download link")
-        async with StorageClient(
-            max_connections=1, engine=self._transport.storage_engine
-        ) as storage:
+        async with storage_for(self._transport, max_connections=1) as storage:
             return await download_and_extract(
                 export.download.url, path, storage=storage, limits=limits
             )

@@ -1,11 +1,33 @@
 """The asset upload session: ``async with project.assets.create_upload_session() as session``.
 
 ``add_path``/``add_bytes`` validate and describe files locally (type, size, CRC-32C, custom
-metadata) and raise before anything is sent when a file is unfit. Leaving the block uploads
-everything: batches of at most 5 000 files, one server session each (creation rate-limited
-per client and project), files streamed to their signed URLs by a bounded pool of workers,
-files over the multipart threshold sent in parts. In the foreground the block then waits until
-the server has ingested every file.
+metadata) and raise a typed error when a file is unfit. Accepted files are sent in batches of at
+most 5 000 files, one server session each (creation rate-limited per client and project), files
+streamed to their signed URLs by a bounded pool of workers, files over the multipart threshold
+sent in parts. In the foreground, leaving the block then waits until the server has ingested
+every file.
+
+**A pipeline, not a pass.** ``add_path(folder)`` walks the folder, describes its files and sends
+them at the same time: as soon as the folder proves larger than one batch, every full batch goes
+(the official SDK also submits whenever 5 000 files are pending) while later files are still
+being found and described, and at most a few batches are held at once: memory does not grow
+with the number of files. Batches are announced as fast as the upload-session limit allows.
+Files not making a full batch wait for the next ``add_*`` call or for the end of the block.
+
+What an unfit file means:
+
+* a folder of at most ``batch_size`` files (and any single file or ``add_bytes``) is checked
+  whole before any of its files is accepted: an unfit file raises and adds nothing;
+* in a larger folder, the files are accepted in whole batches as they are described, so an
+  unfit file found late (unsupported, too large, a duplicate name, a failed conversion...)
+  raises from ``add_path`` after the batches before it were accepted: its message says how
+  many files of the folder were accepted. Its own batch is never announced. The accepted
+  batches carry on uploading while the block goes on; if the error leaves the block, the
+  block's exit cancels what is in flight and the server sessions still waiting for files,
+  as for any error in the block (``session.progress.files_done`` counts the files stored).
+
+``len(session)``, ``progress.files_total`` and ``progress.bytes_total`` are running totals of
+the files accepted so far.
 
 DICOM and NIfTI files are converted locally to PNG/MP4 assets as the documentation describes
 (``uploads/medical.py`` says what becomes what; it needs the ``[medical]`` extra); a NIfTI
@@ -13,65 +35,65 @@ volume is uploaded as it is with ``nifti_as_volume=True``. The converted files l
 temporary folder that leaving the block removes, whatever way it is left.
 
 A failure never passes silently (unlike the official SDK): a file that still fails after its
-retries stops the upload, the server sessions not yet complete are cancelled, and one
-:class:`~nexus_async.UploadError` lists every failed file with its cause. An exception or a
-task cancellation inside or during the block cancels the open server sessions the same way.
+retries is listed, the server session that waited for it is cancelled, and leaving the block
+raises one :class:`~nexus_async.UploadError` listing every failed file with its cause. Any other
+error while sending (or a progress callback that raised) cancels the block's code and comes out
+of the ``async with``. An exception or a task cancellation inside or during the block cancels
+what is in flight and the open server sessions the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from nexus_async._concurrency import for_each_bounded, map_bounded, rollback_on_failure
 from nexus_async._constants import (
-    ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
     CHUNK_SIZE,
     DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_PART_CONCURRENCY,
     DEFAULT_UPLOAD_CONCURRENCY,
+    DESCRIBE_CHUNK_FILES,
+    DESCRIBE_CONCURRENCY,
+    FIRST_BATCH_BYTES,
+    FIRST_BATCH_FILES,
     MAX_ASSETS_PER_SESSION,
     MULTIPART_THRESHOLD,
     SNIFF_HEAD_SIZE,
 )
 from nexus_async._exceptions import (
-    FailedFile,
     InvalidInputError,
-    NotFoundError,
+    NexusError,
     UnsupportedFileError,
     UploadError,
 )
 from nexus_async._transport import Transport
 from nexus_async._validation import check_bool, check_bytes, check_seconds
 from nexus_async.polling import PollSchedule
-from nexus_async.types.uploads import UploadSession as UploadSessionResponse
-from nexus_async.types.uploads import UploadSessionAsset
+from nexus_async.uploads.batch_sender import BatchSender
 from nexus_async.uploads.conversions import MedicalConverter, medical_stem, require_medical_extra
-from nexus_async.uploads.discovery import discover_asset_files
-from nexus_async.uploads.files import LocalFile, describe_asset_bytes, describe_asset_path
+from nexus_async.uploads.discovery import walk_asset_files
+from nexus_async.uploads.files import (
+    LocalFile,
+    describe_asset_bytes,
+    describe_asset_path,
+    describe_asset_paths,
+)
 from nexus_async.uploads.metadata import (
-    FilenameRegistry,
+    CustomMetadata,
+    NameHashSet,
     validate_custom_metadata,
     validate_filename,
     validate_positive_ints,
 )
 from nexus_async.uploads.mime import DicomFileError, MedicalFormat, file_extension, medical_format
-from nexus_async.uploads.multipart import upload_multipart
+from nexus_async.uploads.pipeline import in_chunks, map_in_order, read_ahead
 from nexus_async.uploads.rate_limit import OnRateLimit, RateLimitWaits, SessionCreationLimits
-from nexus_async.uploads.server_sessions import (
-    cancel_server_sessions,
-    create_server_session,
-    project_is_rgbd,
-    upload_poll_schedule,
-    wait_until_processed,
-)
-from nexus_async.uploads.storage import StorageClient
-from nexus_async.uploads.transfers import failures_as_upload_error, notify, transfer_each
+from nexus_async.uploads.server_sessions import project_is_rgbd, upload_poll_schedule
+from nexus_async.uploads.transfers import failures_as_upload_error, notify
 
 if TYPE_CHECKING:
     from nexus_async.resources.operations import Operations
@@ -80,13 +102,14 @@ if TYPE_CHECKING:
 
 __all__ = ["UploadProgress", "UploadSession"]
 
-logger = logging.getLogger("nexus_async")
-
-# Files described (stat, sniff, hash) at once; each occupies a worker thread while it reads.
-DESCRIBE_CONCURRENCY = 8
-# Server sessions (batches) transferring at once; storage transfers share one pool anyway.
-BATCH_CONCURRENCY = 2
 NIFTI_ORIENTATIONS = ("x", "y", "z")
+_FAILED_MESSAGE = (
+    "{count} file(s) failed to upload; every other file was stored, and the server "
+    "sessions that waited for the failed ones were cancelled"
+)
+
+# What describing one discovered file gives: its asset file(s), or why it is unfit.
+Described = list[LocalFile] | NexusError
 
 
 @dataclasses.dataclass
@@ -117,9 +140,7 @@ def check_groups(groups: Sequence[str] | None) -> list[str]:
     return list(groups)
 
 
-def _check_orientation(
-    orientation: str | None, filenames: Sequence[str], *, as_volume: bool
-) -> tuple[str, ...]:
+def _check_orientation(orientation: str | None, *, as_volume: bool) -> tuple[str, ...]:
     """The axes to make videos of (all three by default), once the options are checked."""
     if orientation is None:
         return NIFTI_ORIENTATIONS
@@ -130,10 +151,14 @@ def _check_orientation(
             "nifti_orientation picks the axis video to make; with nifti_as_volume=True the "
             "volume is uploaded as it is, so give one or the other"
         )
-    for name in filenames:
-        if file_extension(name) not in (".nii", ".nii.gz"):
-            raise InvalidInputError(f"nifti_orientation applies to NIfTI files only, not {name}")
     return (orientation,)
+
+
+def _not_nifti(name: str, orientation: str | None) -> InvalidInputError | None:
+    """The error of a file given ``nifti_orientation`` that is no NIfTI volume, if so."""
+    if orientation is None or file_extension(name) in (".nii", ".nii.gz"):
+        return None
+    return InvalidInputError(f"nifti_orientation applies to NIfTI files only, not {name}")
 
 
 def _conversion(name: str, head: bytes | None, *, as_volume: bool) -> MedicalFormat | None:
@@ -149,6 +174,64 @@ def _converted_names(name: str, kind: MedicalFormat | None, axes: Sequence[str])
     if kind is MedicalFormat.NIFTI:
         return [f"{medical_stem(name)}-{axis}.mp4" for axis in axes]
     return []
+
+
+class _Intake:
+    """The files one ``add_path`` call described and checked but did not accept yet.
+
+    A call is accepted whole at its end, unless its folder holds more than ``batch_size``
+    files (``large``): then its files are accepted a batch at a time, the first batch early
+    (``FIRST_BATCH_FILES`` files or ``FIRST_BATCH_BYTES``) so that sending starts at once.
+    Converted medical files can outnumber their folder's files: a call holding more than
+    ``batch_size`` files is accepted a batch at a time too. Names are checked exactly against
+    the files held here, and against the session's names (all accepted files).
+    """
+
+    def __init__(self, session: UploadSession, *, large: bool) -> None:
+        self._session = session
+        self._large = large
+        self._files: list[LocalFile] = []
+        self._names: set[str] = set()
+        self._bytes = 0
+        self.accepted = 0
+
+    async def take(self, described: list[Described]) -> None:
+        """Hold the described files, in order; raise the first unfit file's error."""
+        for outcome in described:
+            if isinstance(outcome, NexusError):
+                raise outcome
+            for file in outcome:
+                name = file.filename
+                if name in self._names or name in self._session._names:
+                    raise NameHashSet.duplicate(name)
+                self._names.add(name)
+                self._files.append(file)
+                self._bytes += file.size
+        first_batch_ready = len(self._files) >= FIRST_BATCH_FILES or (
+            self._bytes >= FIRST_BATCH_BYTES
+        )
+        if self._large and not self.accepted and first_batch_ready:
+            await self.accept(flush=True)
+        elif len(self._files) > self._session.batch_size:
+            await self.accept()
+
+    async def accept(self, *, flush: bool = False) -> None:
+        """Accept every file held; the session sends each full batch (every file: ``flush``)."""
+        files, self._files, self._names, self._bytes = self._files, [], set(), 0
+        self._session._accept(files)
+        self.accepted += len(files)
+        await self._session._send_batches(flush=flush)
+
+    def explain(self, error: NexusError) -> None:
+        """Say in ``error`` which files of the folder were accepted before it was found."""
+        if self.accepted:
+            error.message += (
+                f" (found after the first {self.accepted} file(s) of the folder, in discovery "
+                f"order, were accepted in whole batches of {self._session.batch_size}: they "
+                "are uploaded as usual; no file after them was added. If this error leaves "
+                "the `async with` block, the block cancels the transfers in flight and the "
+                "server sessions still waiting for files.)"
+            )
 
 
 class UploadSession:
@@ -214,15 +297,28 @@ class UploadSession:
         self._transport = transport
         self._project_id = project_id
         self._operations = operations
-        self._existing_assets = existing_assets
-        self._get_asset = get_asset
-        self._creation_limits = creation_limits
-        self._rate_limit_waits = RateLimitWaits(project_id, on_rate_limit, self._report_wait)
-        self._files: list[LocalFile] = []
-        self._names = FilenameRegistry()
-        self._operation_ids: list[str] = []
-        self._open_sessions: list[str] = []
-        self._failed: list[FailedFile] = []
+        self._sender = BatchSender(
+            transport,
+            project_id,
+            operations=operations,
+            existing_assets=existing_assets,
+            get_asset=get_asset,
+            creation_limits=creation_limits,
+            waits=RateLimitWaits(project_id, on_rate_limit, self._report_wait),
+            groups=self.groups,
+            skip_existing=self.skip_existing,
+            max_concurrency=max_concurrency,
+            chunk_size=chunk_size,
+            multipart_threshold=multipart_threshold,
+            part_concurrency=part_concurrency,
+            timeout=self._timeout,
+            poll_schedule=self._poll_schedule,
+            report=self._report,
+            skipped_unverified=self.skipped_unverified,
+        )
+        self._names = NameHashSet()  # of every accepted file
+        self._pending: list[LocalFile] = []  # accepted, not in a batch yet
+        self._accepted = 0
         self._rgbd = False
         self._state = "new"
         self._converter = MedicalConverter()
@@ -230,15 +326,16 @@ class UploadSession:
     def __repr__(self) -> str:
         return (
             f"UploadSession(project_id={self._project_id!r}, groups={self.groups!r}, "
-            f"files={len(self._files)}, state={self._state!r})"
+            f"files={self._accepted}, state={self._state!r})"
         )
 
     def __len__(self) -> int:
-        return len(self._files)
+        """Files accepted so far (a running total while ``add_path`` walks a folder)."""
+        return self._accepted
 
     def get_operation_ids(self) -> list[str]:
-        """One operation id per server session (5 000 files each), once the files are sent."""
-        return list(self._operation_ids)
+        """One operation id per server session (5 000 files each) whose files were all sent."""
+        return list(self._sender.operation_ids)
 
     async def wait_until_done(self, timeout: float | None = None) -> list[Operation]:
         """Wait until the server has ingested every file (for ``background=True`` sessions).
@@ -246,7 +343,7 @@ class UploadSession:
         Raises OperationFailedError / OperationCancelledError / OperationTimeoutError.
         """
         return await self._operations.wait_all(
-            self._operation_ids,
+            self._sender.operation_ids,
             self._timeout if timeout is None else timeout,
             schedule=self._poll_schedule,
         )
@@ -260,20 +357,21 @@ class UploadSession:
                 f"session:` (this session is {self._state})"
             )
 
-    def _check_new_names(self, filenames: Sequence[str]) -> None:
-        seen: set[str] = set()
-        for name in filenames:
-            if name in self._names or name in seen:
-                self._names.add(name)  # raises DuplicateFilenameError naming the file
-            seen.add(name)
-
     def _accept(self, files: Sequence[LocalFile]) -> None:
-        # Checked again with no await before the names are taken: two concurrent add_* calls
-        # with a name in common cannot both pass, and a refusal leaves nothing half-added.
-        self._check_new_names([file.filename for file in files])
-        for file in files:
-            self._names.add(file.filename)
-        self._files.extend(files)
+        # No await between the check of the names and their recording: two concurrent add_*
+        # calls with a name in common cannot both pass, and a refusal leaves nothing half-added.
+        self._names.add_all(file.filename for file in files)
+        self._pending.extend(files)
+        self._accepted += len(files)
+        self.progress.files_total += len(files)
+        self.progress.bytes_total += sum(file.size for file in files)
+
+    async def _send_batches(self, *, flush: bool = False) -> None:
+        """Send every full batch of pending files (and the last, partial one: ``flush``)."""
+        while len(self._pending) >= self.batch_size or (flush and self._pending):
+            batch = self._pending[: self.batch_size]
+            del self._pending[: self.batch_size]
+            await self._sender.submit(batch)
 
     async def add_path(
         self,
@@ -285,9 +383,15 @@ class UploadSession:
     ) -> None:
         """Add a file, or every supported asset file below a folder (recursively).
 
-        Every file is checked before any is accepted: a missing path, an empty folder, an
-        unsupported or disguised file, a file over its size limit, a name already in the
-        session, or invalid ``custom_metadata`` raises a typed error and adds nothing.
+        A missing path, an empty folder, an unsupported or disguised file, a file over its
+        size limit, a name already in the session, or invalid ``custom_metadata`` raises a
+        typed error. A folder of at most ``batch_size`` files is checked whole first: an unfit
+        file adds nothing. A larger folder is sent while it is walked: its files are accepted
+        in whole batches as they are described, so an unfit file found late raises after the
+        batches before it were accepted (the error says how many files; they are uploaded as
+        usual, unless the error leaves the block, which cancels what is in flight). This call
+        returns once every file is described and every full batch handed on to be sent; the
+        last files wait in the session for more (or for the end of the block).
 
         Medical files are converted here, in a worker thread, one at a time (needs
         ``pip install "nexus-async[medical]"``, else :class:`~nexus_async.MissingExtraError`):
@@ -298,7 +402,7 @@ class UploadSession:
         asset made. ``nifti_as_volume=True`` uploads NIfTI volumes as they are, as one 3-D asset
         each (``application/x-nifti``, ``application/x-nifti-gz``). A file that cannot be
         converted (corrupt, truncated, 2-D, without pixel data) raises
-        :class:`~nexus_async.UnsupportedFileError` before anything is sent.
+        :class:`~nexus_async.UnsupportedFileError` before its batch is sent.
 
         Example::
 
@@ -308,35 +412,30 @@ class UploadSession:
         """
         self._require_open()
         check_bool("nifti_as_volume", nifti_as_volume)
-        validate_custom_metadata(custom_metadata)
-        paths = await discover_asset_files(file_path, rgbd=self._rgbd)
-        names = [path.name for path in paths]
-        axes = _check_orientation(nifti_orientation, names, as_volume=nifti_as_volume)
-        kinds = [_conversion(name, None, as_volume=nifti_as_volume) for name in names]
-        if any(kinds):
-            await require_medical_extra()
-        self._check_new_names(
-            [
-                known
-                for name, kind in zip(names, kinds, strict=True)
-                for known in _converted_names(name, kind, axes)
-            ]
+        metadata = validate_custom_metadata(custom_metadata)
+        axes = _check_orientation(nifti_orientation, as_volume=nifti_as_volume)
+        # Whether the folder holds more than one batch, known before anything is described.
+        large, paths = await read_ahead(
+            walk_asset_files(file_path, rgbd=self._rgbd), self.batch_size
         )
+        intake = _Intake(self, large=large)
 
-        async def describe(item: tuple[Path, MedicalFormat | None]) -> list[LocalFile]:
-            path, kind = item
-            if kind is None:
-                try:
-                    return [await self._describe_path(path, custom_metadata)]
-                except DicomFileError:  # DICOM content under another name
-                    await require_medical_extra()
-                    kind = MedicalFormat.DICOM
-            return await self._convert(path, path.name, kind, axes, custom_metadata)
+        async def describe(paths: list[Path]) -> list[Described]:
+            return await self._describe_paths(
+                paths, metadata, axes, orientation=nifti_orientation, as_volume=nifti_as_volume
+            )
 
-        described = await map_bounded(
-            list(zip(paths, kinds, strict=True)), describe, limit=DESCRIBE_CONCURRENCY
-        )
-        self._accept([file for files in described for file in files])
+        try:
+            await map_in_order(
+                in_chunks(paths, DESCRIBE_CHUNK_FILES),
+                describe,
+                intake.take,
+                limit=DESCRIBE_CONCURRENCY,
+            )
+            await intake.accept()
+        except NexusError as error:
+            intake.explain(error)
+            raise
 
     async def add_bytes(
         self,
@@ -350,7 +449,8 @@ class UploadSession:
         """Add in-memory file bytes; ``filename`` must carry the extension of its type.
 
         DICOM and NIfTI bytes are converted as :meth:`add_path` converts files (the bytes are
-        written to the session's temporary folder first); the options mean the same.
+        written to the session's temporary folder first); the options mean the same. Once
+        ``batch_size`` accepted files wait in the session, they are sent as one batch.
 
         Example::
 
@@ -361,7 +461,10 @@ class UploadSession:
         file_bytes = check_bytes("file_bytes", file_bytes)
         validate_filename(filename)
         check_bool("nifti_as_volume", nifti_as_volume)
-        axes = _check_orientation(nifti_orientation, [filename], as_volume=nifti_as_volume)
+        axes = _check_orientation(nifti_orientation, as_volume=nifti_as_volume)
+        not_nifti = _not_nifti(filename, nifti_orientation)
+        if not_nifti is not None:
+            raise not_nifti
         kind = _conversion(filename, file_bytes[:SNIFF_HEAD_SIZE], as_volume=nifti_as_volume)
         if kind is None:
             files = [
@@ -371,22 +474,64 @@ class UploadSession:
             ]
         else:
             name = validate_filename(filename)
-            validate_custom_metadata(custom_metadata)
+            metadata = validate_custom_metadata(custom_metadata)
             if not file_bytes:
                 raise UnsupportedFileError(f"Unsupported asset file {name}: it is empty", path=name)
             await require_medical_extra()
-            self._check_new_names(_converted_names(name, kind, axes))
-            files = await self._convert(file_bytes, name, kind, axes, custom_metadata)
-        self._check_new_names([file.filename for file in files])
+            self._refuse_taken(_converted_names(name, kind, axes))
+            files = await self._convert(file_bytes, name, kind, axes, metadata)
         self._accept(files)
+        await self._send_batches()
 
-    async def _describe_path(
-        self, path: os.PathLike[str], custom_metadata: dict[str, object] | None
-    ) -> LocalFile:
+    def _refuse_taken(self, filenames: Sequence[str]) -> None:
+        """Raise DuplicateFilenameError for the first name the session already holds."""
+        for name in filenames:
+            if name in self._names:
+                raise NameHashSet.duplicate(name)
+
+    async def _describe_paths(
+        self,
+        paths: list[Path],
+        metadata: CustomMetadata,
+        axes: Sequence[str],
+        *,
+        orientation: str | None,
+        as_volume: bool,
+    ) -> list[Described]:
+        """Describe (or convert) each file, in order: its asset files or why it is unfit.
+        Plain files are described in one worker-thread hop; medical files are converted."""
+        outcomes: list[Described | None] = [_not_nifti(path.name, orientation) for path in paths]
+        kinds = [_conversion(path.name, None, as_volume=as_volume) for path in paths]
+        plain = [i for i, kind in enumerate(kinds) if kind is None and outcomes[i] is None]
+        described = await describe_asset_paths(
+            [paths[i] for i in plain],
+            rgbd=self._rgbd,
+            custom_metadata=metadata,
+            chunk_size=self.chunk_size,
+            hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
+        )
+        for i, outcome in zip(plain, described, strict=True):
+            if isinstance(outcome, DicomFileError):  # DICOM content under another name
+                kinds[i] = MedicalFormat.DICOM
+            else:
+                outcomes[i] = outcome if isinstance(outcome, NexusError) else [outcome]
+        for i, (path, kind) in enumerate(zip(paths, kinds, strict=True)):
+            if any(isinstance(earlier, NexusError) for earlier in outcomes[:i]):
+                break  # the first error in order is raised: later conversions would be wasted
+            if kind is not None and outcomes[i] is None:
+                try:
+                    await require_medical_extra()
+                    self._refuse_taken(_converted_names(path.name, kind, axes))
+                    outcomes[i] = await self._convert(path, path.name, kind, axes, metadata)
+                except NexusError as exc:
+                    outcomes[i] = exc
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _describe_path(self, path: os.PathLike[str], metadata: CustomMetadata) -> LocalFile:
         return await describe_asset_path(
             path,
             rgbd=self._rgbd,
-            custom_metadata=custom_metadata,
+            custom_metadata=metadata,
             chunk_size=self.chunk_size,
             hash_max_size=self.multipart_threshold,  # parts are announced with crc32c 0
         )
@@ -397,14 +542,12 @@ class UploadSession:
         filename: str,
         kind: MedicalFormat,
         axes: Sequence[str],
-        custom_metadata: dict[str, object] | None,
+        metadata: CustomMetadata,
     ) -> list[LocalFile]:
         """Convert a medical file; describe each file made (checked like any asset file)."""
         converted = await self._converter.convert(source, filename, kind, axes=axes)
         return [
-            dataclasses.replace(
-                await self._describe_path(item.path, custom_metadata), frames=item.frames
-            )
+            dataclasses.replace(await self._describe_path(item.path, metadata), frames=item.frames)
             for item in converted
         ]
 
@@ -414,6 +557,7 @@ class UploadSession:
         if self._state != "new":
             raise InvalidInputError("an upload session can be entered only once")
         self._rgbd = await project_is_rgbd(self._transport, self._project_id)
+        await self._sender.open()
         self._state = "open"
         return self
 
@@ -425,22 +569,36 @@ class UploadSession:
     ) -> None:
         self._state = "closed"
         try:
-            if exc is not None:
-                return  # nothing was sent yet: the error propagates as it is
-            if not self._files:
-                raise InvalidInputError("Assets to upload is empty: add files before leaving")
-            async with rollback_on_failure(
-                self._cancel_open_sessions, describe="cancel the upload sessions"
-            ):
-                await self._upload_all()
+            with failures_as_upload_error(self._sender.failed, _FAILED_MESSAGE):
+                await self._finish(exc)
         finally:
+            self._pending.clear()
             await self._converter.aclose()  # converted files are sent (or never will be)
+        if self._sender.failed:  # every batch ran to its end
+            raise UploadError(
+                _FAILED_MESSAGE.format(count=len(self._sender.failed)), failed=self._sender.failed
+            )
         if not self.background:
             await self.wait_until_done()
 
-    # --- uploading -------------------------------------------------------------------------
+    async def _finish(self, exc: BaseException | None) -> None:
+        """Send the files still pending and wait for every batch; on ``exc`` (the block's
+        error) cancel what is in flight instead. Returns only if ``exc`` is to propagate."""
+        if exc is not None:
+            await self._sender.close(exc)
+            return
+        try:
+            if not self._accepted:
+                raise InvalidInputError("Assets to upload is empty: add files before leaving")
+            await self._send_batches(flush=True)
+        except BaseException as error:
+            await self._sender.close(error)
+            raise
+        await self._sender.close(None)
 
-    def _report(self, *, files: int = 0, skipped: int = 0, size: int = 0) -> None:
+    # --- progress --------------------------------------------------------------------------
+
+    def _report(self, files: int, skipped: int, size: int) -> None:
         self.progress.files_done += files
         self.progress.files_skipped += skipped
         self.progress.bytes_done += size
@@ -450,140 +608,3 @@ class UploadSession:
         if self.progress.rate_limit_wait != seconds:
             self.progress.rate_limit_wait = seconds
             notify(self._on_progress, self.progress)
-
-    async def _without_existing(self, files: list[LocalFile]) -> list[LocalFile]:
-        sizes = {
-            asset.filename: asset.metadata.file_size async for asset in self._existing_assets()
-        }
-        missing = [f for f in files if sizes.get(f.filename) != f.size]
-        skipped = len(files) - len(missing)
-        if skipped:
-            kept = {f.filename for f in missing}
-            self.skipped_unverified = [f.filename for f in files if f.filename not in kept]
-            logger.warning(
-                "Skipping %d file(s) the project already holds under the same name and size; "
-                "their content was not compared (the API gives no checksum of an asset), so a "
-                "file edited in place to the same size keeps its old bytes: "
-                "session.skipped_unverified lists them; upload without skip_existing (or "
-                "delete those assets) to replace them",
-                skipped,
-            )
-            skipped_bytes = sum(f.size for f in files) - sum(f.size for f in missing)
-            self._report(skipped=skipped, size=skipped_bytes)  # accounted for, like sent bytes
-        return missing
-
-    async def _upload_all(self) -> None:
-        self.progress.files_total = len(self._files)
-        self.progress.bytes_total = sum(f.size for f in self._files)
-        storage = StorageClient(
-            max_connections=self.max_concurrency,
-            connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
-            chunk_size=self.chunk_size,
-            engine=self._transport.storage_engine,
-        )
-        message = (
-            "{count} file(s) failed to upload; every other file was stored, and the server "
-            "sessions that waited for the failed ones were cancelled"
-        )
-        with failures_as_upload_error(self._failed, message):
-            files = await self._without_existing(self._files) if self.skip_existing else self._files
-            batches = [
-                files[i : i + self.batch_size] for i in range(0, len(files), self.batch_size)
-            ]
-            async with storage:
-                await for_each_bounded(
-                    batches,
-                    lambda batch: self._upload_batch(storage, batch),
-                    limit=BATCH_CONCURRENCY,
-                )
-        if self._failed:  # every batch ran to its end
-            raise UploadError(message.format(count=len(self._failed)), failed=self._failed)
-
-    def _is_multipart(self, file: LocalFile) -> bool:
-        return file.size > self.multipart_threshold and file.path is not None
-
-    async def _create_server_session(self, batch: list[LocalFile]) -> UploadSessionResponse:
-        return await create_server_session(
-            self._transport,
-            self._project_id,
-            groups=self.groups,
-            files=batch,
-            is_multipart=self._is_multipart,
-            limits=self._creation_limits,
-            waits=self._rate_limit_waits,
-            on_created=self._open_sessions.append,
-        )
-
-    async def _upload_batch(self, storage: StorageClient, batch: list[LocalFile]) -> None:
-        session = await self._create_server_session(batch)
-
-        async def transfer(pair: tuple[LocalFile, UploadSessionAsset]) -> None:
-            file, target = pair
-            if self._is_multipart(file):
-                await upload_multipart(
-                    self._transport,
-                    storage,
-                    project_id=self._project_id,
-                    session_id=session.id,
-                    file=file,
-                    part_concurrency=self.part_concurrency,
-                    on_bytes=lambda size: self._report(size=size),
-                )
-                self._report(files=1)
-            else:
-                upload = target.upload
-                await storage.send_local_file(upload.method, upload.url, upload.headers, file)
-                self._report(files=1, size=file.size)
-
-        failed: list[FailedFile] = []
-        await transfer_each(
-            zip(batch, session.assets, strict=True),
-            transfer,
-            limit=self.max_concurrency,
-            filename=lambda pair: pair[0].filename,
-            failed=failed,
-            keep_going=True,  # one file's failure stops neither its batch nor the others
-        )
-        if failed:
-            failed = await self._not_stored(session, batch, failed)
-        self._failed.extend(failed)
-        if not failed:
-            self._open_sessions.remove(session.id)
-            self._operation_ids.append(session.op_id)
-
-    async def _not_stored(
-        self, session: UploadSessionResponse, batch: list[LocalFile], failed: list[FailedFile]
-    ) -> list[FailedFile]:
-        """Which of ``failed`` the server does not have. A transfer whose answer was lost
-        after the server stored it, then retried and refused as a replay, is not a failure:
-        once every file that surely arrived is processed, the files the session still waits
-        for are the ones missing; when their count does not tell which, each is looked up."""
-        op = await wait_until_processed(
-            self._operations,
-            session.op_id,
-            arrived=len(batch) - len(failed),
-            timeout=self._timeout,
-            schedule=self._poll_schedule,
-        )
-        missing = op.status.progress.with_status.Queued
-        if missing == 0:
-            logger.info("Every file of upload session %s arrived after all", session.id)
-            return []
-        if missing == len(failed):
-            return failed
-        sizes = {file.filename: file.size for file in batch}
-        still: list[FailedFile] = []
-        for failure in failed:
-            try:
-                asset = await self._get_asset(failure.filename)
-            except NotFoundError:
-                still.append(failure)
-                continue
-            if asset.metadata.file_size != sizes[failure.filename]:
-                still.append(failure)
-        return still
-
-    async def _cancel_open_sessions(self) -> None:
-        """Cancel every server session whose files were not all sent."""
-        open_sessions, self._open_sessions = self._open_sessions, []
-        await cancel_server_sessions(self._transport, self._project_id, open_sessions)

@@ -32,7 +32,7 @@ from nexus_async._transport import Transport, api_path
 from nexus_async._validation import check_path
 from nexus_async.types.datasets import Dataset
 from nexus_async.uploads.files import LocalFile
-from nexus_async.uploads.storage import StorageClient
+from nexus_async.uploads.storage import StorageClient, storage_for
 
 __all__ = ["SOURCE_KIND", "create_dataset", "describe_ndjson"]
 
@@ -143,9 +143,7 @@ async def create_dataset(
         )
         upload = dataset.status.source.upload_url
         if storage is None:
-            async with StorageClient(
-                max_connections=1, engine=transport.storage_engine
-            ) as own_storage:
+            async with storage_for(transport, max_connections=1) as own_storage:
                 await own_storage.send_local_file(upload.method, upload.url, upload.headers, file)
         else:
             await storage.send_local_file(upload.method, upload.url, upload.headers, file)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio.to_thread
 import google_crc32c
@@ -47,10 +48,16 @@ from nexus_async.uploads.metadata import (
 )
 from nexus_async.uploads.mime import AssetKind, AssetType, detect_asset_mime, file_extension
 
-__all__ = ["LocalFile", "describe_asset_bytes", "describe_asset_path", "describe_file"]
+__all__ = [
+    "LocalFile",
+    "describe_asset_bytes",
+    "describe_asset_path",
+    "describe_asset_paths",
+    "describe_file",
+]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class LocalFile:
     """One file to send: where its bytes are, and what the server is told about them.
 
@@ -183,9 +190,10 @@ async def describe_asset_path(
     """
     metadata = validate_custom_metadata(custom_metadata)
     resolved = Path(path)
-    size, digest, asset_type, data = await anyio.to_thread.run_sync(
-        lambda: _describe_asset_sync(
+    return await anyio.to_thread.run_sync(
+        lambda: _local_asset_file(
             resolved,
+            metadata,
             rgbd=rgbd,
             keep_bytes=keep_bytes,
             small_file_size=small_file_size,
@@ -193,15 +201,68 @@ async def describe_asset_path(
             hash_max_size=hash_max_size,
         )
     )
+
+
+def _local_asset_file(path: Path, metadata: CustomMetadata, **options: Any) -> LocalFile:
+    """Blocking: the :class:`LocalFile` of an asset file (see :func:`_describe_asset_sync`)."""
+    size, digest, asset_type, data = _describe_asset_sync(path, **options)
     return LocalFile(
-        filename=resolved.name,
+        filename=path.name,
         size=size,
         crc32c=digest,
         mime=asset_type.mime,
         kind=asset_type.kind,
-        path=resolved,
+        path=path,
         data=data,
         custom_metadata=metadata,
+    )
+
+
+def _local_asset_files(
+    paths: Sequence[Path], metadata: CustomMetadata, **options: Any
+) -> list[LocalFile | InvalidInputError]:
+    results: list[LocalFile | InvalidInputError] = []
+    for path in paths:
+        try:
+            results.append(_local_asset_file(path, metadata, **options))
+        except InvalidInputError as exc:
+            results.append(exc)
+    return results
+
+
+async def describe_asset_paths(
+    paths: Sequence[Path],
+    *,
+    rgbd: bool = False,
+    custom_metadata: CustomMetadata,
+    chunk_size: int = CHUNK_SIZE,
+    hash_max_size: int | None = None,
+) -> list[LocalFile | InvalidInputError]:
+    """Describe several asset files in ONE worker-thread hop (as :func:`describe_asset_path`
+    with ``keep_bytes=False``): with thousands of small files, a hop per file costs more than
+    reading and hashing them. A file that cannot be accepted gives its error in its place and
+    the others are still described, so the caller reports the first one in order.
+
+    ``custom_metadata`` must be validated already (:func:`validate_custom_metadata`); every
+    file shares that one dict.
+
+    Example::
+
+        [photo, error] = await describe_asset_paths(
+            [Path("a.png"), Path("notes.txt")], custom_metadata={}
+        )
+        isinstance(error, UnsupportedFileError)  # True
+    """
+    return await anyio.to_thread.run_sync(
+        lambda: _local_asset_files(
+            paths,
+            custom_metadata,
+            rgbd=rgbd,
+            keep_bytes=False,
+            small_file_size=SMALL_FILE_SIZE,
+            chunk_size=chunk_size,
+            hash_max_size=hash_max_size,
+        )
     )
 
 

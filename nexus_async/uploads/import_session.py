@@ -62,7 +62,7 @@ from nexus_async.uploads.metadata import (
     validate_positive_ints,
 )
 from nexus_async.uploads.mime import file_extension
-from nexus_async.uploads.storage import StorageClient
+from nexus_async.uploads.storage import StorageClient, storage_for
 from nexus_async.uploads.transfers import send_to_signed_urls
 
 __all__ = ["ImportSession"]
@@ -335,9 +335,7 @@ class ImportSession:
     async def __aenter__(self) -> ImportSession:
         if self._state != "new":
             raise InvalidInputError("an import session can be entered only once")
-        self._storage = StorageClient(
-            max_connections=self.max_concurrency, engine=self._transport.storage_engine
-        )
+        self._storage = storage_for(self._transport, max_connections=self.max_concurrency)
         self._state = "open"
         return self
 

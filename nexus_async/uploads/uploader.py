@@ -83,7 +83,7 @@ from nexus_async.uploads.server_sessions import (
     upload_poll_schedule,
     wait_until_processed,
 )
-from nexus_async.uploads.storage import StorageClient
+from nexus_async.uploads.storage import StorageClient, storage_for
 
 if TYPE_CHECKING:
     from nexus_async.resources.operations import Operations
@@ -220,10 +220,10 @@ class AssetUploader:
         if self._state != "new":
             raise InvalidInputError("an uploader can be entered only once")
         self._rgbd = await project_is_rgbd(self._transport, self._project_id)
-        self._storage = StorageClient(
+        self._storage = storage_for(
+            self._transport,
             max_connections=self.max_concurrency,
             connections_per_client=ASSET_UPLOAD_CONNECTIONS_PER_CLIENT,
-            engine=self._transport.storage_engine,
         )
         self._group = await self._exit_stack.enter_async_context(task_group())
         self._state = "open"

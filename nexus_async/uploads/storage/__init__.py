@@ -7,7 +7,7 @@ Example::
         await storage.send_file("PUT", url, {"content-type": "image/png"}, "a.png")
 """
 
-from nexus_async.uploads.storage.client import StorageClient
+from nexus_async.uploads.storage.client import StorageClient, storage_for
 from nexus_async.uploads.storage.engine import (
     EngineChoice,
     EngineOptions,
@@ -25,4 +25,5 @@ __all__ = [
     "StorageEngine",
     "TransferFailure",
     "redact_url",
+    "storage_for",
 ]

@@ -31,7 +31,7 @@ import ssl
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.to_thread
@@ -76,6 +76,9 @@ from nexus_async.uploads.storage.engine import (
 )
 from nexus_async.uploads.storage.httpx_engine import HttpxEngine
 from nexus_async.uploads.storage.redaction import error_detail, redact_url, scrub
+
+if TYPE_CHECKING:
+    from nexus_async._transport import Transport
 
 __all__ = ["StorageClient"]
 
@@ -464,3 +467,27 @@ class StorageClient:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(file.close)
         return written, digest
+
+
+def storage_for(
+    transport: Transport,
+    *,
+    max_connections: int,
+    connections_per_client: int = STORAGE_CONNECTIONS_PER_CLIENT,
+    chunk_size: int = CHUNK_SIZE,
+) -> StorageClient:
+    """A :class:`StorageClient` for an API client's uploads and downloads: on the client's
+    storage engine, its retries waiting on the client's clock.
+
+    Example::
+
+        async with storage_for(transport, max_connections=32) as storage:
+            await storage.send_local_file(upload.method, upload.url, upload.headers, file)
+    """
+    return StorageClient(
+        max_connections=max_connections,
+        connections_per_client=connections_per_client,
+        chunk_size=chunk_size,
+        engine=transport.storage_engine,
+        retry_policy=RetryPolicy(max_retries=STORAGE_MAX_RETRIES, sleep=transport.clock.sleep),
+    )

@@ -17,11 +17,12 @@ from nexus_async.uploads.files import (
     LocalFile,
     describe_asset_bytes,
     describe_asset_path,
+    describe_asset_paths,
     describe_file,
 )
 from nexus_async.uploads.mime import AssetKind
 
-from .conftest import MP4, PNG, TEXT, nifti1
+from .conftest import JPEG, MP4, PNG, TEXT, nifti1
 
 
 async def test_small_file_one_hop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,3 +132,27 @@ async def test_plain_file(tmp_path: Path) -> None:
     assert kept.data == b"filename,xmin\n"
     with pytest.raises(InvalidInputError, match="No such file"):
         await describe_file(tmp_path / "nope.csv")
+
+
+async def test_several_files_are_described_in_one_hop_with_errors_in_place(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.png").write_bytes(PNG)
+    (tmp_path / "notes.png").write_bytes(TEXT)
+    (tmp_path / "b.jpg").write_bytes(JPEG)
+    metadata = {"site": "A"}
+    paths = [
+        tmp_path / "a.png",
+        tmp_path / "notes.png",
+        tmp_path / "missing.png",
+        tmp_path / "b.jpg",
+    ]
+    a, disguised, missing, b = await describe_asset_paths(paths, custom_metadata=metadata)
+    assert isinstance(a, LocalFile)
+    assert isinstance(b, LocalFile)
+    assert (a.filename, a.mime, a.size, a.crc32c) == ("a.png", "image/png", len(PNG), crc32c(PNG))
+    assert (b.mime, b.data) == ("image/jpeg", None)  # bytes are not kept
+    assert a.custom_metadata is b.custom_metadata is metadata  # one dict for the whole call
+    assert isinstance(disguised, UnsupportedFileError)
+    assert isinstance(missing, InvalidInputError)
+    assert "No such file" in str(missing)

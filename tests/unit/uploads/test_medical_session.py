@@ -184,5 +184,5 @@ async def test_names_made_by_conversions_are_checked(
                 await session.add_bytes(
                     nifti_bytes(), "v.nii", nifti_orientation="x", nifti_as_volume=True
                 )
-            assert [file.filename for file in session._files] == ["scan-z.mp4"]
+            assert [file.filename for file in session._pending] == ["scan-z.mp4"]
             raise RuntimeError("leave without sending")

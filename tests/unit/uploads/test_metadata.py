@@ -8,6 +8,7 @@ import pytest
 from nexus_async import DuplicateFilenameError, InvalidInputError, InvalidMetadataError
 from nexus_async.uploads.metadata import (
     FilenameRegistry,
+    NameHashSet,
     validate_custom_metadata,
     validate_filename,
 )
@@ -93,3 +94,38 @@ def test_filenames(bad: str) -> None:
     assert validate_filename("frame 1.jpg") == "frame 1.jpg"
     with pytest.raises(InvalidInputError):
         validate_filename(bad)
+
+
+def test_name_hash_set_adds_all_or_nothing() -> None:
+    names = NameHashSet(capacity=2)
+    names.add_all(["a.png", "A.png"])
+    with pytest.raises(DuplicateFilenameError, match=r"same name, a\.png") as info:
+        names.add_all(["new.png", "a.png"])
+    assert info.value.filename == "a.png"
+    assert "new.png" not in names  # refused whole
+    with pytest.raises(DuplicateFilenameError, match=r"twice\.png"):
+        names.add_all(["twice.png", "twice.png"])
+    assert "twice.png" not in names
+    assert len(names) == 2
+    assert "a.png" in names
+    assert "b.png" not in names
+    assert 3 not in names
+
+
+def test_name_hash_set_costs_at_most_20_bytes_a_name_however_long() -> None:
+    names = NameHashSet()
+    count = 0
+    for batch in range(20):
+        long = [f"{'very-long-folder-name-' * 8}{batch}-{i}.png" for i in range(5000)]
+        names.add_all(long)
+        count += len(long)
+        assert len(names) == count
+        assert names.nbytes <= max(20 * count, 8 * 1024)
+    assert all(name in names for name in long)
+    assert f"{'very-long-folder-name-' * 8}0-5000.png" not in names
+
+
+@pytest.mark.parametrize("capacity", [0, 1, 3, 1000])
+def test_name_hash_set_capacity_is_a_power_of_two(capacity: int) -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        NameHashSet(capacity=capacity)
